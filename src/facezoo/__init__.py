@@ -1,0 +1,35 @@
+"""facezoo: a Keras 3 model zoo for face and person analysis.
+
+Importing facezoo is cheap: TensorFlow is imported only when a model is built or a dataset is read.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from facezoo.registry import ModelInfo, OutputSpec, WeightsInfo, create_model, list_models, model_info
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "__version__",
+    "ModelInfo",
+    "OutputSpec",
+    "WeightsInfo",
+    "create_model",
+    "list_models",
+    "model_info",
+    "datasets",
+    "hub",
+    "models",
+    "training",
+]
+
+_SUBMODULES = {"datasets", "hub", "models", "training"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"facezoo.{name}")
+    raise AttributeError(f"module 'facezoo' has no attribute {name!r}")

@@ -1,0 +1,89 @@
+"""Helpers shared by the model families: config validation and the in-model input scaling."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:
+    import keras
+
+
+def check_input_shape(input_shape: Sequence[int], *, min_size: int, model: str) -> tuple[int, int, int]:
+    """Validate an ``(height, width, 3)`` input shape; ``min_size`` is the smallest side the model's
+    downsampling allows. Raises ``ValueError`` saying what is allowed."""
+    shape = tuple(int(s) for s in input_shape)
+    if len(shape) != 3:
+        raise ValueError(f"{model}: input_shape must be (height, width, 3), got {tuple(input_shape)!r}.")
+    if shape[2] != 3:
+        raise ValueError(f"{model}: input_shape must have 3 (RGB) channels, got {shape[2]}; convert images to RGB.")
+    if min(shape[:2]) < min_size:
+        raise ValueError(
+            f"{model}: input_shape {shape} is too small for the model's downsampling; "
+            f"height and width must each be at least {min_size}."
+        )
+    return shape
+
+
+def check_positive_int(value: int, *, name: str, model: str, minimum: int = 1) -> int:
+    """Return ``value`` if it is an int >= ``minimum``, else raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{model}: {name} must be an integer >= {minimum}, got {value!r}.")
+    return value
+
+
+def check_choice(value: object, choices: Sequence[object], *, name: str, model: str) -> None:
+    """Raise ``ValueError`` unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{model}: {name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
+
+
+def scaled_input(
+    input_shape: tuple[int, int, int],
+    *,
+    scale: float | Sequence[float],
+    offset: float | Sequence[float] = 0.0,
+) -> tuple[keras.KerasTensor, keras.KerasTensor]:
+    """An RGB input taking floats in [0, 255] and a weightless ``Rescaling`` layer (``x * scale + offset``,
+    per channel when sequences) that applies the recipe's own scaling inside the model."""
+    import keras
+
+    inputs = keras.Input(shape=input_shape, name="image")
+    to_list = lambda v: [float(x) for x in v] if isinstance(v, (list, tuple)) else float(v)  # noqa: E731
+    x = keras.layers.Rescaling(scale=to_list(scale), offset=to_list(offset), name="input_scaling")(inputs)
+    return inputs, x
+
+
+def backbone_weights_arg(backbone_weights: str | None, *, model: str, file_name: str) -> str | None:
+    """Validate ``backbone_weights`` (``None`` or ``"imagenet"``); for ``"imagenet"``, check that Keras can get
+    ``file_name`` and otherwise raise an error naming the file and the folder Keras looks in."""
+    check_choice(backbone_weights, (None, "imagenet"), name="backbone_weights", model=model)
+    if backbone_weights is None:
+        return None
+    import os
+
+    import keras
+
+    cache_dir = os.path.join(os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras")), "models")
+    if os.path.exists(os.path.join(cache_dir, file_name)):
+        return "imagenet"
+    try:
+        keras.utils.get_file(file_name, f"https://storage.googleapis.com/tensorflow/keras-applications/{_subdir(file_name)}/{file_name}", cache_subdir="models")
+    except Exception as error:  # noqa: BLE001 (any failure to fetch is reported the same way)
+        raise ValueError(
+            f"{model}: ImageNet weights file {file_name!r} could not be downloaded ({type(error).__name__}). "
+            f"Place it by hand in {cache_dir} (Keras looks there; set KERAS_HOME to move it), "
+            "or use backbone_weights=None."
+        ) from error
+    return "imagenet"
+
+
+def _subdir(file_name: str) -> str:
+    for prefix, folder in (
+        ("vgg16", "vgg16"),
+        ("inception_v3", "inception_v3"),
+        ("mobilenet_v2", "mobilenet_v2"),
+        ("densenet", "densenet"),
+    ):
+        if file_name.startswith(prefix):
+            return folder
+    raise ValueError(f"no known Keras applications folder for {file_name!r}")

@@ -1,0 +1,277 @@
+"""The model registry: every builder, its metadata and its pretrained weights.
+
+Builders register themselves with :func:`register_model` (as in timm). Nothing here imports TensorFlow, so listing
+and describing models is instant; only building a model imports Keras.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import functools
+import inspect
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+if TYPE_CHECKING:
+    import keras
+
+__all__ = [
+    "OutputSpec",
+    "WeightsInfo",
+    "ModelInfo",
+    "register_model",
+    "list_models",
+    "create_model",
+    "model_info",
+]
+
+TASKS = ("regression", "classification", "multi-task classification")
+OUTPUT_KINDS = ("regression", "binary", "classification")
+
+
+def _frozen(mapping: Mapping | None) -> Mapping:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """One output (head) of a model.
+
+    Attributes:
+        name: Output name; the key in the prediction dict of multi-output models.
+        kind: ``"regression"`` (one value), ``"binary"`` (probability of ``labels[1]``, shape (N, 1)) or
+            ``"classification"`` (softmax over ``labels``).
+        labels: Class labels in output order (empty for regression).
+        units: Unit of a regression value, e.g. ``"years"`` or ``"score 1-5"``.
+    """
+
+    name: str
+    kind: str
+    labels: tuple[str, ...] = ()
+    units: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in OUTPUT_KINDS:
+            raise ValueError(f"output kind must be one of {OUTPUT_KINDS}, got {self.kind!r}")
+        object.__setattr__(self, "labels", tuple(self.labels))
+
+    @property
+    def width(self) -> int:
+        """Number of values this output has per image."""
+        return len(self.labels) if self.kind == "classification" else 1
+
+
+@dataclass(frozen=True)
+class WeightsInfo:
+    """Metadata of one set of pretrained weights (torchvision's ``Weights.meta``).
+
+    Attributes:
+        tag: Weight tag, e.g. ``"scut_fbp5500"``; the full name is ``"{model}.{tag}"``.
+        repo_id: Hugging Face Hub repository holding the weights.
+        revision: Git revision (commit sha, branch or tag) on the Hub.
+        filename: Weights file inside the repository.
+        sha256: Hex sha256 of the weights file, checked after every download and cache hit.
+        file_size: Size of the weights file in bytes.
+        config: Builder keyword arguments the weights were trained with.
+        metrics: Measured metrics, e.g. ``{"mae": 0.24}``.
+        split: The split the metrics were measured on.
+        dataset: Dataset name (``facezoo.datasets``).
+        license: License of the weights.
+        recipe: Short description of, or link to, the training recipe.
+        num_params: Total parameter count of the model with these weights.
+        embedded: Package resource holding the same bytes, so loading needs no network; ``None`` when not shipped.
+        extra: Anything else (training args, hardware, wall time).
+    """
+
+    tag: str
+    repo_id: str
+    revision: str
+    filename: str
+    sha256: str
+    file_size: int
+    config: Mapping[str, Any] = field(default_factory=dict)
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    split: str = ""
+    dataset: str = ""
+    license: str = ""
+    recipe: str = ""
+    num_params: int = 0
+    embedded: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("config", "metrics", "extra"):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Everything known about a registered model without building it.
+
+    Attributes:
+        name: Builder name; also ``model.name``.
+        family: Model family (one per reference system).
+        task: ``"regression"``, ``"classification"`` or ``"multi-task classification"``.
+        input_shape: Default input shape (height, width, channels); inputs are RGB floats in [0, 255].
+        outputs: The outputs at the default config.
+        dataset: Dataset the model is designed for (a ``facezoo.datasets`` name).
+        reference: The write-up the model reproduces.
+        default_config: The builder's keyword arguments and their defaults.
+        num_params: Parameter count at the default config.
+        weights: Weight tag -> :class:`WeightsInfo`.
+    """
+
+    name: str
+    family: str
+    task: str
+    input_shape: tuple[int, int, int]
+    outputs: tuple[OutputSpec, ...]
+    dataset: str
+    reference: str
+    default_config: Mapping[str, Any]
+    num_params: int
+    weights: Mapping[str, WeightsInfo] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
+        object.__setattr__(self, "default_config", _frozen(self.default_config))
+        object.__setattr__(self, "weights", _frozen(self.weights))
+
+    @property
+    def default_weights(self) -> WeightsInfo | None:
+        """The weights ``pretrained=True`` loads (the first registered tag), or ``None``."""
+        return next(iter(self.weights.values()), None)
+
+
+_BUILDERS: dict[str, Callable[..., keras.Model]] = {}
+_INFOS: dict[str, ModelInfo] = {}
+
+
+def register_model(
+    *,
+    family: str,
+    task: str,
+    outputs: tuple[OutputSpec, ...],
+    dataset: str,
+    reference: str,
+    num_params: int,
+    weights: tuple[WeightsInfo, ...] = (),
+) -> Callable[[Callable[..., keras.Model]], Callable[..., keras.Model]]:
+    """Register a builder; its signature's defaults become the model's default config.
+
+    The returned builder takes ``pretrained=False`` first: ``True`` loads the default weights, a string picks a tag.
+    """
+
+    def decorator(fn: Callable[..., keras.Model]) -> Callable[..., keras.Model]:
+        name = fn.__name__
+        if name in _BUILDERS:
+            raise ValueError(f"model {name!r} is registered twice")
+        defaults = {
+            p.name: p.default
+            for p in inspect.signature(fn).parameters.values()
+            if p.default is not inspect.Parameter.empty
+        }
+        _INFOS[name] = ModelInfo(
+            name=name,
+            family=family,
+            task=task,
+            input_shape=tuple(defaults["input_shape"]),
+            outputs=tuple(outputs),
+            dataset=dataset,
+            reference=reference,
+            default_config=defaults,
+            num_params=num_params,
+            weights={w.tag: w for w in weights},
+        )
+
+        @functools.wraps(fn)
+        def builder(pretrained: bool | str = False, **config: Any) -> keras.Model:
+            return _build(name, pretrained, config)
+
+        builder.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [inspect.Parameter("pretrained", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=False)]
+            + [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in inspect.signature(fn).parameters.values()]
+        )
+        _BUILDERS[name] = fn
+        return builder
+
+    return decorator
+
+
+def _ensure_registered() -> None:
+    from facezoo import models  # noqa: F401  (importing the package registers every builder)
+
+
+def _info(name: str) -> ModelInfo:
+    _ensure_registered()
+    if name not in _INFOS:
+        close = difflib.get_close_matches(name, list(_INFOS), n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(f"Unknown model {name!r}.{hint} Available: {', '.join(sorted(_INFOS))}.")
+    return _INFOS[name]
+
+
+def resolve_weights(name: str, pretrained: bool | str) -> WeightsInfo:
+    """Return the :class:`WeightsInfo` that ``pretrained`` (``True`` or a tag) selects for model ``name``."""
+    info = _info(name)
+    available = ", ".join(f"{name}.{tag}" for tag in info.weights) or "none yet"
+    if pretrained is True:
+        if info.default_weights is None:
+            raise ValueError(f"Model {name!r} has no pretrained weights (available tags: {available}).")
+        return info.default_weights
+    tag = str(pretrained).removeprefix(f"{name}.")
+    if tag not in info.weights:
+        raise ValueError(f"Model {name!r} has no weights tagged {pretrained!r} (available tags: {available}).")
+    return info.weights[tag]
+
+
+def _build(name: str, pretrained: bool | str, config: dict[str, Any]) -> keras.Model:
+    info = _info(name)
+    unknown = sorted(set(config) - set(info.default_config))
+    if unknown:
+        raise ValueError(
+            f"{name}() got unknown config {', '.join(unknown)}; allowed: {', '.join(info.default_config)}."
+        )
+    if not pretrained:
+        return _BUILDERS[name](**config)
+    weights = resolve_weights(name, pretrained)
+    conflicts = {k: v for k, v in config.items() if k in weights.config and _normalise(weights.config[k]) != _normalise(v)}
+    if conflicts:
+        detail = ", ".join(f"{k}={v!r} (weights: {weights.config[k]!r})" for k, v in conflicts.items())
+        raise ValueError(
+            f"{name}.{weights.tag} was trained with a different config: {detail}. "
+            "Drop those arguments, or build with pretrained=False."
+        )
+    if config.get("backbone_weights"):
+        raise ValueError("backbone_weights cannot be combined with pretrained weights; pass one of them.")
+    model = _BUILDERS[name](**{**weights.config, **config})
+    from facezoo import hub
+
+    hub.load_registered_weights(model, weights)
+    return model
+
+
+def _normalise(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def list_models(pattern: str = "*", pretrained: bool = False) -> list[str]:
+    """Sorted names of registered models matching a shell-style ``pattern``; ``pretrained=True`` keeps only
+    models with weights."""
+    _ensure_registered()
+    return sorted(
+        name for name, info in _INFOS.items() if fnmatch.fnmatchcase(name, pattern) and (info.weights or not pretrained)
+    )
+
+
+def model_info(name: str) -> ModelInfo:
+    """The :class:`ModelInfo` of a registered model. Raises ``ValueError`` naming close matches if unknown."""
+    return _info(name)
+
+
+def create_model(name: str, pretrained: bool | str = False, **config: Any) -> keras.Model:
+    """Build a registered model by name, optionally with pretrained weights (``True`` or a weight tag)."""
+    return _build(name, pretrained, config)
