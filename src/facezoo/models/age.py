@@ -1,0 +1,124 @@
+"""Age class (young / middle / old) from a face crop (write-up 001): a small CNN baseline, its regularised variant
+and VGG16 transfer.
+
+Reference: "Age detection of Indian actors" (Analytics Vidhya, IMFDB), ``shared/reference/001``: baseline 68 %,
+with batch norm + dropout 70 %, with augmentation and VGG16 74 % validation accuracy on a balanced subset.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from facezoo.models._common import backbone_weights_arg, check_choice, check_input_shape, check_positive_int, scaled_input
+from facezoo.registry import OutputSpec, register_model
+
+if TYPE_CHECKING:
+    import keras
+
+REFERENCE = "001: Age detection of Indian actors (IMFDB), small CNN and VGG16 transfer"
+AGE_LABELS = ("YOUNG", "MIDDLE", "OLD")
+
+
+def _age_outputs(num_classes: int = 3) -> tuple[OutputSpec, ...]:
+    return (OutputSpec("age", "classification", AGE_LABELS if num_classes == 3 else tuple(map(str, range(num_classes)))),)
+
+
+@register_model(
+    family="age",
+    task="classification",
+    outputs=_age_outputs(),
+    dataset="imfdb_age",
+    reference=REFERENCE,
+    num_params=652_611,
+)
+def age_cnn(
+    variant: str = "baseline", input_shape: tuple[int, int, int] = (128, 128, 3), num_classes: int = 3
+) -> keras.Model:
+    """Five Conv3x3 (32-64-128-128-128, valid, ReLU) + MaxPool stages -> Dense512 -> softmax.
+
+    ``variant="regularized"`` adds BatchNormalization after each convolution and after Dense512, and Dropout(0.3)
+    before and after Dense512. The write-up used ``BatchNormalization(axis=1)``, which normalises over image rows
+    (a bug); here BatchNormalization normalises the channel axis.
+
+    Args:
+        variant: ``"baseline"`` (652,611 parameters) or ``"regularized"``.
+        input_shape: RGB input (height, width, 3), floats in [0, 255], scaled by 1/255 inside.
+        num_classes: Output classes; 3 means YOUNG, MIDDLE, OLD in that order.
+
+    Returns:
+        A model mapping images to class probabilities, shape (N, num_classes).
+    """
+    import keras
+    from keras import layers
+
+    name = "age_cnn"
+    check_choice(variant, ("baseline", "regularized"), name="variant", model=name)
+    check_positive_int(num_classes, name="num_classes", model=name, minimum=2)
+    shape = check_input_shape(input_shape, min_size=94, model=name)
+    regularized = variant == "regularized"
+
+    inputs, x = scaled_input(shape, scale=1.0 / 255)
+    for filters in (32, 64, 128, 128, 128):
+        x = layers.Conv2D(filters, 3, activation="relu")(x)
+        if regularized:
+            x = layers.BatchNormalization()(x)
+        x = layers.MaxPooling2D(2)(x)
+    x = layers.Flatten()(x)
+    if regularized:
+        x = layers.Dropout(0.3)(x)
+    x = layers.Dense(512, activation="relu")(x)
+    if regularized:
+        x = layers.BatchNormalization()(x)
+        x = layers.Dropout(0.3)(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="age")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+@register_model(
+    family="age",
+    task="classification",
+    outputs=_age_outputs(),
+    dataset="imfdb_age",
+    reference=REFERENCE,
+    num_params=16_812_867,
+)
+def age_vgg16(
+    input_shape: tuple[int, int, int] = (128, 128, 3),
+    num_classes: int = 3,
+    backbone_weights: str | None = None,
+    freeze_backbone: bool = True,
+) -> keras.Model:
+    """VGG16 (no top) -> Flatten -> Dense256 ReLU -> softmax: the write-up's transfer model.
+
+    Args:
+        input_shape: RGB input (height, width, 3), floats in [0, 255]; VGG16's own preprocessing (BGR, ImageNet
+            mean subtraction) is applied inside.
+        num_classes: Output classes; 3 means YOUNG, MIDDLE, OLD.
+        backbone_weights: ``None`` (random init) or ``"imagenet"`` (keras.applications weights).
+        freeze_backbone: Freeze VGG16 (2,098,179 trainable parameters remain at the defaults).
+
+    Returns:
+        A model mapping images to class probabilities, shape (N, num_classes).
+    """
+    import keras
+    from keras import layers
+
+    from facezoo.models._layers import ChannelReverse
+
+    name = "age_vgg16"
+    check_positive_int(num_classes, name="num_classes", model=name, minimum=2)
+    shape = check_input_shape(input_shape, min_size=32, model=name)
+    weights = backbone_weights_arg(
+        backbone_weights, model=name, file_name="vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    )
+    # keras.applications.vgg16.preprocess_input, as a weightless layer: RGB -> BGR, minus the ImageNet means.
+    inputs = keras.Input(shape=shape, name="image")
+    x = ChannelReverse(name="rgb_to_bgr")(inputs)
+    x = layers.Rescaling(1.0, offset=[-103.939, -116.779, -123.68], name="input_scaling")(x)
+    backbone = keras.applications.VGG16(include_top=False, weights=weights, input_shape=shape)
+    backbone.trainable = not freeze_backbone
+    x = backbone(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(256, activation="relu")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="age")(x)
+    return keras.Model(inputs, outputs, name=name)

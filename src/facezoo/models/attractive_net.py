@@ -1,0 +1,63 @@
+"""AttractiveNet (write-up 004): MobileNetV2 + Dense(1) facial beauty regression on SCUT-FBP5500.
+
+Reference: ``shared/reference/004``; two-stage training (frozen backbone, then all layers), MAE 0.212 / RMSE 0.286.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from facezoo.models._common import backbone_weights_arg, check_input_shape, scaled_input
+from facezoo.registry import OutputSpec, register_model
+
+if TYPE_CHECKING:
+    import keras
+
+REFERENCE = "004: AttractiveNet, MobileNetV2 beauty regression on SCUT-FBP5500, two-stage training"
+
+
+@register_model(
+    family="attractive_net",
+    task="regression",
+    outputs=(OutputSpec("beauty", "regression", units="score 1-5"),),
+    dataset="scut_fbp5500",
+    reference=REFERENCE,
+    num_params=2_259_265,
+)
+def attractive_net(
+    input_shape: tuple[int, int, int] = (350, 350, 3),
+    backbone_weights: str | None = None,
+    freeze_backbone: bool = True,
+) -> keras.Model:
+    """MobileNetV2 (no top, average pooling) -> Dense(1): a face image to a beauty score (1-5).
+
+    Inputs are scaled to [-1, 1] inside, MobileNetV2's own preprocessing. The write-up divided images by 0.255
+    (meaning 255) by mistake, feeding values up to 1000; facezoo does not reproduce that bug.
+
+    Args:
+        input_shape: RGB input (height, width, 3), floats in [0, 255].
+        backbone_weights: ``None`` (random init) or ``"imagenet"`` (keras.applications weights).
+        freeze_backbone: Freeze MobileNetV2 (stage 1 of the recipe: 1,281 trainable parameters).
+
+    Returns:
+        A model mapping images to the beauty score, shape (N, 1).
+    """
+    import keras
+    from keras import layers
+
+    name = "attractive_net"
+    shape = check_input_shape(input_shape, min_size=32, model=name)
+    weights = backbone_weights_arg(
+        backbone_weights, model=name, file_name=_mobilenet_v2_file(shape)
+    )
+    inputs, x = scaled_input(shape, scale=1.0 / 127.5, offset=-1.0)
+    backbone = keras.applications.MobileNetV2(include_top=False, weights=weights, input_shape=shape, pooling="avg")
+    backbone.trainable = not freeze_backbone
+    outputs = layers.Dense(1, name="beauty")(backbone(x))
+    return keras.Model(inputs, outputs, name=name)
+
+
+def _mobilenet_v2_file(shape: tuple[int, int, int]) -> str:
+    # keras.applications picks the 224 weights for sizes it has no weights for.
+    rows = shape[0] if shape[0] == shape[1] and shape[0] in (96, 128, 160, 192, 224) else 224
+    return f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{rows}_no_top.h5"

@@ -1,0 +1,98 @@
+"""CelebA ``Male`` (write-up 003): a simple CNN and an InceptionV3 transfer head on aligned 218x178 faces.
+
+Reference: ``shared/reference/003``; InceptionV3 transfer 92.4 %, simple CNN 94.2 % test accuracy.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from facezoo.models._common import backbone_weights_arg, check_input_shape, scaled_input
+from facezoo.registry import OutputSpec, register_model
+
+if TYPE_CHECKING:
+    import keras
+
+REFERENCE = "003: CelebA gender (Male attribute), InceptionV3 transfer vs simple CNN"
+_OUTPUTS = (OutputSpec("male", "binary", ("female", "male")),)
+
+
+@register_model(
+    family="celeba", task="classification", outputs=_OUTPUTS, dataset="celeba", reference=REFERENCE,
+    num_params=16_510_529,
+)
+def celeba_cnn(input_shape: tuple[int, int, int] = (218, 178, 3)) -> keras.Model:
+    """Conv32-MaxPool-Conv64-MaxPool-Dropout.25-Conv128-MaxPool-Dropout.25 (3x3 valid, ReLU) -> Flatten ->
+    Dense256-Dropout.4-Dense128-Dropout.3 -> Dense(1, sigmoid).
+
+    Args:
+        input_shape: RGB input (height, width, 3) of aligned CelebA faces, floats in [0, 255], scaled by 1/255 inside.
+
+    Returns:
+        A model mapping images to P(``Male``), shape (N, 1).
+    """
+    import keras
+    from keras import layers
+
+    name = "celeba_cnn"
+    shape = check_input_shape(input_shape, min_size=22, model=name)
+    inputs, x = scaled_input(shape, scale=1.0 / 255)
+    x = layers.Conv2D(32, 3, activation="relu")(x)
+    x = layers.MaxPooling2D(2)(x)
+    x = layers.Conv2D(64, 3, activation="relu")(x)
+    x = layers.MaxPooling2D(2)(x)
+    x = layers.Dropout(0.25)(x)
+    x = layers.Conv2D(128, 3, activation="relu")(x)
+    x = layers.MaxPooling2D(2)(x)
+    x = layers.Dropout(0.25)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(256, activation="relu")(x)
+    x = layers.Dropout(0.4)(x)
+    x = layers.Dense(128, activation="relu")(x)
+    x = layers.Dropout(0.3)(x)
+    outputs = layers.Dense(1, activation="sigmoid", name="male")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+@register_model(
+    family="celeba", task="classification", outputs=_OUTPUTS, dataset="celeba", reference=REFERENCE,
+    num_params=28_118_817,
+)
+def celeba_inception_v3(
+    input_shape: tuple[int, int, int] = (218, 178, 3),
+    backbone_weights: str | None = None,
+    freeze_backbone: bool = True,
+) -> keras.Model:
+    """InceptionV3 (no top, average pooling) -> Flatten -> BN -> Dense2048 -> BN -> Dropout.5 -> Dense1024 -> BN ->
+    Dense(1, sigmoid).
+
+    Args:
+        input_shape: RGB input (height, width, 3), floats in [0, 255], scaled to [-1, 1] inside (InceptionV3's own
+            preprocessing).
+        backbone_weights: ``None`` (random init) or ``"imagenet"`` (keras.applications weights).
+        freeze_backbone: Freeze InceptionV3 (6,305,793 trainable parameters remain at the defaults).
+
+    Returns:
+        A model mapping images to P(``Male``), shape (N, 1).
+    """
+    import keras
+    from keras import layers
+
+    name = "celeba_inception_v3"
+    shape = check_input_shape(input_shape, min_size=75, model=name)
+    weights = backbone_weights_arg(
+        backbone_weights, model=name, file_name="inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    )
+    inputs, x = scaled_input(shape, scale=1.0 / 127.5, offset=-1.0)
+    backbone = keras.applications.InceptionV3(include_top=False, weights=weights, input_shape=shape, pooling="avg")
+    backbone.trainable = not freeze_backbone
+    x = backbone(x)
+    x = layers.Flatten()(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.Dense(2048, activation="relu")(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.Dropout(0.5)(x)
+    x = layers.Dense(1024, activation="relu")(x)
+    x = layers.BatchNormalization()(x)
+    outputs = layers.Dense(1, activation="sigmoid", name="male")(x)
+    return keras.Model(inputs, outputs, name=name)
