@@ -20,16 +20,21 @@ __all__ = [
     "create_model",
     "list_models",
     "model_info",
+    "evaluate",
+    "predict",
     "datasets",
     "hub",
     "models",
     "training",
 ]
 
-_SUBMODULES = {"datasets", "hub", "models", "training"}
+_SUBMODULES = {"datasets", "hub", "inference", "models", "training"}
+_FUNCTIONS = {"predict": "facezoo.inference", "evaluate": "facezoo.training"}
 
 
 def __getattr__(name: str) -> Any:
     if name in _SUBMODULES:
         return importlib.import_module(f"facezoo.{name}")
+    if name in _FUNCTIONS:
+        return getattr(importlib.import_module(_FUNCTIONS[name]), name)
     raise AttributeError(f"module 'facezoo' has no attribute {name!r}")
