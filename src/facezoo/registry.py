@@ -236,7 +236,7 @@ def _build(name: str, pretrained: bool | str, config: dict[str, Any]) -> keras.M
             f"{name}() got unknown config {', '.join(unknown)}; allowed: {', '.join(info.default_config)}."
         )
     if not pretrained:
-        return _BUILDERS[name](**config)
+        return _record_config(_BUILDERS[name](**config), name, {**info.default_config, **config})
     weights = resolve_weights(name, pretrained)
     conflicts = {k: v for k, v in config.items() if k in weights.config and _normalise(weights.config[k]) != _normalise(v)}
     if conflicts:
@@ -247,10 +247,19 @@ def _build(name: str, pretrained: bool | str, config: dict[str, Any]) -> keras.M
         )
     if config.get("backbone_weights"):
         raise ValueError("backbone_weights cannot be combined with pretrained weights; pass one of them.")
-    model = _BUILDERS[name](**{**weights.config, **config})
+    resolved = {**weights.config, **config}
+    model = _record_config(_BUILDERS[name](**resolved), name, {**info.default_config, **resolved})
     from facezoo import hub
 
     hub.load_registered_weights(model, weights)
+    return model
+
+
+def _record_config(model: keras.Model, name: str, config: dict[str, Any]) -> keras.Model:
+    """Record on ``model`` the builder and the full config it was built with (``facezoo.hub.save_pretrained`` reads
+    ``_facezoo_architecture`` and ``_facezoo_config``); set past Keras' attribute tracking."""
+    object.__setattr__(model, "_facezoo_architecture", name)
+    object.__setattr__(model, "_facezoo_config", {key: _normalise(value) for key, value in config.items()})
     return model
 
 
