@@ -90,7 +90,8 @@ def normalised(requests: list[str], repo: str) -> list[str]:
 
 
 def test_save_pretrained_writes_config_weights_args_and_card(saved, model):
-    assert sorted(p.name for p in saved.iterdir()) == ["README.md", "config.json", "model.weights.h5", "training_args.json"]
+    files = ["README.md", "config.json", "model.weights.h5", "training_args.json"]
+    assert sorted(p.name for p in saved.iterdir()) == files
     assert [p.name for p in saved.parent.iterdir()] == ["selfie"]  # no temporary folder left behind
     config = json.loads((saved / "config.json").read_text())
     assert config["architecture"] == "selfie_cnn"
@@ -100,7 +101,8 @@ def test_save_pretrained_writes_config_weights_args_and_card(saved, model):
         "n_layers": 3, "n_filters": 4, "batch_norm": True, "input_shape": [32, 32, 3], "leaky_relu_alpha": 0.3
     }
     assert config["input"]["shape"] == [32, 32, 3]
-    assert config["outputs"] == [{"name": "popularity", "kind": "regression", "labels": [], "units": "popularity score"}]
+    popularity = {"name": "popularity", "kind": "regression", "labels": [], "units": "popularity score"}
+    assert config["outputs"] == [popularity]
     assert json.loads((saved / "training_args.json").read_text()) == {"epochs": 1, "batch_size": 32}
 
 
@@ -113,8 +115,10 @@ def test_model_card_is_valid_hub_yaml_that_round_trips(saved):
     results = {r.metric_type: (r.metric_value, r.dataset_split) for r in data.eval_results}
     assert results == {"mae": (0.361, "test"), "rmse": (0.47, "test")}
     assert ModelCard(str(card)).data.to_dict() == data.to_dict()
-    for text in ("non-commercial research", "How to Take a Good Selfie", "000: Selfie popularity", "| mae | 0.361 | test |",
-                 "Limitations and bias", "from_pretrained(", "Trained for one epoch"):  # fmt: skip
+    for text in (
+        "non-commercial research", "How to Take a Good Selfie", "000: Selfie popularity", "| mae | 0.361 | test |",
+        "Limitations and bias", "from_pretrained(", "Trained for one epoch",
+    ):  # fmt: skip
         assert text in card.text
 
 
@@ -205,12 +209,13 @@ def test_revisions_branches_and_tags_give_their_own_bytes(fake_hub, saved, model
 # --------------------------------------------------------------------------------------------------- registry
 
 
-def test_pretrained_true_downloads_verifies_and_catches_corrupt_cache(fake_hub, saved, images, expected, hf_cache, monkeypatch):
+def test_pretrained_true_downloads_verifies_and_catches_corrupt_cache(
+    fake_hub, saved, images, expected, hf_cache, monkeypatch
+):
     commit = hub.push_to_hub(saved, REPO, token=TOKEN)
     weights_file = saved / "model.weights.h5"
-    register_weights(
-        monkeypatch, repo_id=REPO, revision=commit.oid, sha256=sha256(weights_file), file_size=weights_file.stat().st_size
-    )
+    size = weights_file.stat().st_size
+    register_weights(monkeypatch, repo_id=REPO, revision=commit.oid, sha256=sha256(weights_file), file_size=size)
     assert "selfie_cnn" in facezoo.list_models(pretrained=True)
     assert "selfie_resnet" not in facezoo.list_models(pretrained=True)
 
@@ -292,8 +297,8 @@ def edited_copy(saved: Path, tmp_path: Path, **config_changes) -> Path:
 @pytest.mark.parametrize(
     ("changes", "error", "message"),
     [
-        ({"architecture": "celeba_transformer"}, hub.IncompatibleConfigError, "names architecture 'celeba_transformer'"),
-        ({"format_version": 99, "facezoo_version": "9.0"}, hub.IncompatibleConfigError, "written by facezoo 9.0.*Upgrade"),
+        ({"architecture": "celeba_vit"}, hub.IncompatibleConfigError, "names architecture 'celeba_vit'"),
+        ({"format_version": 99, "facezoo_version": "9.0"}, hub.IncompatibleConfigError, "by facezoo 9.0.*Upgrade"),
         ({"n_filters": 8}, hub.InvalidWeightsError, "do not fit selfie_cnn"),
         ({"batch_norm": False}, hub.InvalidWeightsError, "do not fit selfie_cnn"),  # Keras alone would load this
     ],
