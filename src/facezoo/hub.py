@@ -282,6 +282,9 @@ def from_pretrained(
         ChecksumError: The weights file's sha256 differs from the registry's.
         IncompatibleConfigError: ``config.json`` names an unknown architecture or comes from a newer facezoo.
         InvalidWeightsError: The weights file is not HDF5, is truncated or does not fit the architecture.
+        ValueError: ``source`` is neither a folder nor a repository id, or names a revision that contradicts
+            ``revision``.
+        FileNotFoundError: A local folder lacks ``config.json`` or ``model.weights.h5``.
     """
     repo_id, revision, folder = _parse_source(source, revision)
     expected: WeightsInfo | None = None
