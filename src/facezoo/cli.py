@@ -153,7 +153,7 @@ def cmd_push(args: argparse.Namespace) -> None:
     from facezoo.hub import push_to_hub
 
     commit = push_to_hub(args.folder, args.repo_id, revision=args.revision, tag=args.tag, token=args.token)
-    print(json.dumps(commit, indent=2) if isinstance(commit, dict) else commit)
+    print(json.dumps({"commit_url": commit.commit_url, "sha": commit.oid}, indent=2))
 
 
 def build_parser() -> argparse.ArgumentParser:
