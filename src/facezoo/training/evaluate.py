@@ -1,0 +1,252 @@
+"""Test-set metrics, per-class and per-group tables, and error plots for any facezoo model."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from facezoo.registry import OutputSpec
+
+if TYPE_CHECKING:
+    import keras
+
+__all__ = ["Table", "Evaluation", "evaluate", "regression_metrics", "classification_metrics"]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A small result table (rows of plain values) that prints as Markdown or CSV.
+
+    Attributes:
+        columns: Column names.
+        rows: One tuple per row, in column order.
+        title: Optional caption.
+    """
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    title: str = ""
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """The rows as dicts keyed by column."""
+        return [dict(zip(self.columns, row)) for row in self.rows]
+
+    def to_markdown(self, digits: int = 3) -> str:
+        """A GitHub-flavoured Markdown table, floats rounded to ``digits``."""
+        cells = [[_format(v, digits) for v in row] for row in self.rows]
+        lines = [f"**{self.title}**", ""] if self.title else []
+        lines += ["| " + " | ".join(self.columns) + " |", "|" + "---|" * len(self.columns)]
+        lines += ["| " + " | ".join(row) + " |" for row in cells]
+        return "\n".join(lines)
+
+    def to_csv(self, path: str | os.PathLike | None = None) -> str:
+        """The table as CSV text; also written to ``path`` when given."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(self.columns)
+        writer.writerows(self.rows)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as file:
+                file.write(buffer.getvalue())
+        return buffer.getvalue()
+
+    def __str__(self) -> str:
+        return self.to_markdown()
+
+
+def _format(value: Any, digits: int) -> str:
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else f"{value:.{digits}f}"
+    return str(value)
+
+
+@dataclass
+class Evaluation:
+    """What :func:`evaluate` measured.
+
+    Attributes:
+        metrics: Head -> metric name -> value (``mae``, ``rmse``, ``pearson_r``; or ``accuracy``, ``macro_f1``).
+        tables: Named tables: ``"{head}/per_class"`` (precision, recall, F1, support per class) and
+            ``"{head}/by_{annotation}"`` (per-group errors).
+        confusion: Head -> confusion matrix (rows true class, columns predicted class).
+        predictions: Head -> predictions (regression values, or class indices).
+        targets: Head -> targets, aligned with ``predictions``.
+        specs: Head -> its :class:`~facezoo.registry.OutputSpec`.
+    """
+
+    metrics: dict[str, dict[str, float]]
+    tables: dict[str, Table] = field(default_factory=dict)
+    confusion: dict[str, np.ndarray] = field(default_factory=dict)
+    predictions: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    targets: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    specs: dict[str, OutputSpec] = field(default_factory=dict, repr=False)
+
+    def flat(self) -> dict[str, float]:
+        """Metrics as one flat dict: ``{"mae": ...}`` for one head, ``{"age/mae": ...}`` for several."""
+        if len(self.metrics) == 1:
+            return dict(next(iter(self.metrics.values())))
+        return {f"{head}/{name}": value for head, values in self.metrics.items() for name, value in values.items()}
+
+    def plot_errors(self, path: str | os.PathLike, *, bins: int = 30) -> None:
+        """Save a histogram of prediction errors (target - prediction) for each regression head to ``path``.
+
+        Needs matplotlib (``pip install facezoo[plots]``). Raises ``ValueError`` without regression heads.
+        """
+        heads = [head for head, spec in self.specs.items() if spec.kind == "regression"]
+        if not heads:
+            raise ValueError("plot_errors needs a regression head; this evaluation has none.")
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, len(heads), figsize=(5 * len(heads), 3.5), squeeze=False)
+        for ax, head in zip(axes[0], heads):
+            ax.hist(self.targets[head] - self.predictions[head], bins=bins, color="tab:blue", alpha=0.8)
+            ax.set(xlabel=f"{head} error (target - prediction)", ylabel="images", title=f"{head}: MAE {self.metrics[head]['mae']:.3f}")
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+
+
+def regression_metrics(targets: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
+    """MAE, RMSE and Pearson r of two 1-D arrays (r is NaN when either is constant)."""
+    y, p = np.asarray(targets, np.float64).ravel(), np.asarray(predictions, np.float64).ravel()
+    error = y - p
+    constant = y.std() == 0 or p.std() == 0
+    return {
+        "mae": float(np.mean(np.abs(error))),
+        "rmse": float(np.sqrt(np.mean(error**2))),
+        "pearson_r": float("nan") if constant else float(np.corrcoef(y, p)[0, 1]),
+        "count": float(len(y)),
+    }
+
+
+def classification_metrics(
+    targets: np.ndarray, predicted: np.ndarray, labels: Sequence[str]
+) -> tuple[dict[str, float], Table, np.ndarray]:
+    """Accuracy and macro F1, the per-class precision / recall / F1 table and the confusion matrix.
+
+    Args:
+        targets: True class indices.
+        predicted: Predicted class indices.
+        labels: Class labels, indexed by class.
+    """
+    n = len(labels)
+    y, p = np.asarray(targets, np.int64).ravel(), np.asarray(predicted, np.int64).ravel()
+    confusion = np.zeros((n, n), dtype=np.int64)
+    np.add.at(confusion, (y, p), 1)
+    true_pos = np.diag(confusion).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = true_pos / confusion.sum(axis=0)
+        recall = true_pos / confusion.sum(axis=1)
+        f1 = 2 * precision * recall / (precision + recall)
+    f1 = np.where((precision + recall) == 0, 0.0, f1)
+    rows = tuple(
+        (label, float(precision[i]), float(recall[i]), float(f1[i]), int(confusion[i].sum()))
+        for i, label in enumerate(labels)
+    )
+    present = confusion.sum(axis=1) > 0
+    metrics = {
+        "accuracy": float(true_pos.sum() / max(len(y), 1)),
+        "macro_f1": float(np.nanmean(f1[present])) if present.any() else float("nan"),
+        "count": float(len(y)),
+    }
+    return metrics, Table(("class", "precision", "recall", "f1", "support"), rows), confusion
+
+
+def evaluate(
+    model: keras.Model,
+    dataset: Any,
+    *,
+    by: str | Sequence[str] | None = None,
+    batch_size: int = 32,
+    targets: dict[str, str] | None = None,
+) -> Evaluation:
+    """Evaluate a model on a ``facezoo.datasets`` dataset.
+
+    Regression heads get MAE, RMSE and Pearson r; classification heads accuracy, macro F1, a per-class
+    precision / recall / F1 table and a confusion matrix. ``by`` names annotations of the dataset (e.g.
+    ``"gender"``, ``"age_category"``, ``"race"``) to tabulate the errors per group, as write-up 000 did.
+
+    Args:
+        model: A facezoo model (its outputs are matched to the dataset's targets by name, case-insensitively).
+        dataset: A ``facezoo.datasets.FaceDataset``; images are resized to the model's input size.
+        by: Annotation name(s) to group by; also accepts a target head (e.g. ``"gender"`` on UTKFace).
+        batch_size: Prediction batch size.
+        targets: Model output name -> dataset target head, where the names differ (e.g. ``{"male": "Male"}``).
+
+    Returns:
+        An :class:`Evaluation`.
+
+    Raises:
+        ValueError: an output has no matching target, or ``by`` names no annotation of the dataset.
+    """
+    from facezoo.inference import _output_specs
+
+    specs = {spec.name: spec for spec in _output_specs(model)}
+    mapping = _match_targets(list(specs), dict(dataset.targets), targets or {})
+    groups = _groups(dataset, [by] if isinstance(by, str) else list(by or ()))
+    height, width = (int(d) for d in model.input_shape[1:3])
+    images = dataset.as_tf_dataset((height, width), batch_size, shuffle=False).map(lambda x, y: x)
+    raw = model.predict(images, verbose=0)
+    raw = raw if isinstance(raw, dict) else {next(iter(specs)): raw}
+
+    result = Evaluation(metrics={}, specs={head: specs[head] for head in mapping})
+    for head, target_name in mapping.items():
+        spec, values = specs[head], np.asarray(raw[head], dtype=np.float64)
+        truth = np.asarray(dataset.targets[target_name]).reshape(len(dataset), -1)[:, 0]
+        if spec.kind == "regression":
+            predicted = values.reshape(len(values), -1)[:, 0]
+            result.metrics[head] = regression_metrics(truth, predicted)
+        else:
+            predicted = (values.reshape(-1) >= 0.5).astype(np.int64) if spec.kind == "binary" else values.argmax(-1)
+            labels = spec.labels or tuple(map(str, range(max(int(truth.max()), int(predicted.max())) + 1)))
+            metrics, per_class, confusion = classification_metrics(truth, predicted, labels)
+            result.metrics[head], result.confusion[head] = metrics, confusion
+            result.tables[f"{head}/per_class"] = per_class
+        result.predictions[head], result.targets[head] = predicted, truth.astype(predicted.dtype)
+        for name, group in groups.items():
+            result.tables[f"{head}/by_{name}"] = _group_table(spec, truth, predicted, group, name)
+    return result
+
+
+def _match_targets(outputs: list[str], available: dict[str, Any], explicit: dict[str, str]) -> dict[str, str]:
+    lower = {name.lower(): name for name in available}
+    mapping = {}
+    for output in outputs:
+        target = explicit.get(output) or lower.get(output.lower())
+        if target is None or target not in available:
+            raise ValueError(
+                f"Model output {output!r} has no target in the dataset (targets: {', '.join(available)}); "
+                "pass targets={output: target}."
+            )
+        mapping[output] = target
+    return mapping
+
+
+def _groups(dataset: Any, names: list[str]) -> dict[str, np.ndarray]:
+    sources = {**dict(dataset.targets), **dict(getattr(dataset, "annotations", {}) or {})}
+    missing = [name for name in names if name not in sources]
+    if missing:
+        raise ValueError(f"by={missing} names no annotation of this dataset; available: {', '.join(sources)}.")
+    return {name: np.asarray(sources[name]).reshape(len(dataset), -1)[:, 0] for name in names}
+
+
+def _group_table(spec: OutputSpec, truth: np.ndarray, predicted: np.ndarray, group: np.ndarray, name: str) -> Table:
+    rows = []
+    for value in sorted(set(group.tolist()), key=str):
+        mask = group == value
+        if spec.kind == "regression":
+            error = truth[mask] - predicted[mask]
+            rows.append((value, int(mask.sum()), float(np.mean(np.abs(error))), float(np.mean(error))))
+        else:
+            rows.append((value, int(mask.sum()), float(np.mean(truth[mask] == predicted[mask]))))
+    columns = (name, "count", "mae", "mean_error") if spec.kind == "regression" else (name, "count", "accuracy")
+    return Table(columns, tuple(rows), title=f"{spec.name} by {name}")

@@ -1,0 +1,414 @@
+"""Training recipes: small frozen configs, one per write-up, that :func:`facezoo.training.run_recipe` executes.
+
+A :class:`Recipe` names a registered model, a ``facezoo.datasets`` dataset and a sequence of :class:`Stage`; each
+stage fixes its epochs, optimizer, losses, augmentation, image size, frozen backbone and callbacks. Nothing here
+imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any, Mapping
+
+__all__ = [
+    "Augmentation",
+    "Optimizer",
+    "Loss",
+    "EarlyStopping",
+    "ReduceLROnPlateau",
+    "Stage",
+    "Recipe",
+    "SELFIE",
+    "AGE",
+    "AGE_VGG16",
+    "PERSON_ATTRIBUTES",
+    "CELEBA",
+    "ATTRACTIVE_NET",
+    "UTKFACE",
+    "RECIPES",
+    "SELFIE_ABLATION",
+    "SELFIE_GRID",
+]
+
+
+def _frozen(mapping: Mapping | None) -> Mapping:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Random training-time augmentation, in Keras ``ImageDataGenerator`` terms (the write-ups' own).
+
+    Attributes:
+        horizontal_flip: Flip left-right with probability 0.5.
+        rotation_range: Maximum rotation in degrees.
+        width_shift_range: Maximum horizontal shift, fraction of the width.
+        height_shift_range: Maximum vertical shift, fraction of the height.
+        shear_range: Maximum shear angle in degrees (``ImageDataGenerator``'s unit).
+        zoom_range: Zoom in ``[1 - zoom_range, 1 + zoom_range]``.
+        fill_mode: How pixels outside the image are filled (``"nearest"``).
+        random_erasing: Probability of erasing one random rectangle (cutout / random erasing; 0 turns it off).
+        erasing_area: Range of the erased fraction of the image area.
+        erasing_aspect: Range of the erased rectangle's aspect ratio.
+    """
+
+    horizontal_flip: bool = False
+    rotation_range: float = 0.0
+    width_shift_range: float = 0.0
+    height_shift_range: float = 0.0
+    shear_range: float = 0.0
+    zoom_range: float = 0.0
+    fill_mode: str = "nearest"
+    random_erasing: float = 0.0
+    erasing_area: tuple[float, float] = (0.01, 0.2)
+    erasing_aspect: tuple[float, float] = (0.1, 1.0)
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """Optimizer of a stage: ``name`` is ``"adam"``, ``"rmsprop"`` or ``"sgd"`` (Keras defaults otherwise).
+
+    Attributes:
+        name: Keras optimizer name.
+        learning_rate: Initial learning rate.
+        clipnorm: Clip each gradient to this norm; ``None`` for no clipping.
+        lr_decay: Multiply the learning rate by this factor after every epoch (``lr = lr0 * lr_decay**epoch``).
+    """
+
+    name: str = "adam"
+    learning_rate: float = 1e-3
+    clipnorm: float | None = None
+    lr_decay: float | None = None
+
+
+@dataclass(frozen=True)
+class Loss:
+    """Loss of one head.
+
+    Attributes:
+        name: ``"huber"``, ``"mse"``, ``"mae"``, ``"binary_crossentropy"`` or ``"sparse_categorical_crossentropy"``
+            (equivalent to categorical cross-entropy on one-hot targets; targets are class indices).
+        delta: Huber's delta.
+    """
+
+    name: str
+    delta: float | None = None
+
+
+@dataclass(frozen=True)
+class EarlyStopping:
+    """``keras.callbacks.EarlyStopping`` settings; ``monitor`` defaults to the stage's monitor."""
+
+    patience: int
+    min_delta: float = 0.0
+    restore_best_weights: bool = False
+
+
+@dataclass(frozen=True)
+class ReduceLROnPlateau:
+    """``keras.callbacks.ReduceLROnPlateau`` settings; ``monitor`` defaults to the stage's monitor."""
+
+    factor: float
+    patience: int
+    min_lr: float = 0.0
+    min_delta: float = 1e-4
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One ``fit`` of a recipe; multi-stage recipes run their stages in order on the same weights.
+
+    Attributes:
+        name: Stage name (checkpoints are kept per stage).
+        epochs: Maximum number of epochs.
+        optimizer: Optimizer and learning-rate schedule.
+        losses: Model output name -> loss.
+        loss_weights: Model output name -> weight of its loss (1 when absent).
+        augmentation: Training augmentation; ``None`` for none.
+        image_size: ``(height, width)`` of this stage; ``None`` takes the recipe's.
+        freeze_backbone: Freeze (``True``) or unfreeze (``False``) the pretrained-style backbone sub-model;
+            ``None`` keeps what the builder set.
+        monitor: Validation quantity watched by the callbacks and the best checkpoint.
+        early_stopping: Early stopping, or ``None``.
+        reduce_lr_on_plateau: Learning-rate reduction on plateaus, or ``None``.
+    """
+
+    name: str
+    epochs: int
+    optimizer: Optimizer
+    losses: Mapping[str, Loss]
+    loss_weights: Mapping[str, float] = field(default_factory=dict)
+    augmentation: Augmentation | None = None
+    image_size: tuple[int, int] | None = None
+    freeze_backbone: bool | None = None
+    monitor: str = "val_loss"
+    early_stopping: EarlyStopping | None = None
+    reduce_lr_on_plateau: ReduceLROnPlateau | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "losses", _frozen(self.losses))
+        object.__setattr__(self, "loss_weights", _frozen(self.loss_weights))
+        if self.image_size is not None:
+            object.__setattr__(self, "image_size", tuple(self.image_size))
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A documented training recipe.
+
+    Attributes:
+        name: Recipe name (also the ``fit_*`` helper's suffix).
+        model: Registered model name.
+        dataset: ``facezoo.datasets`` name.
+        image_size: ``(height, width)`` of stages without their own.
+        batch_size: Global batch size (split over replicas).
+        stages: The stages, run in order.
+        targets: Model output name -> dataset target head.
+        model_config: Builder keyword arguments.
+        splits: ``(train, validation, test)`` split names.
+        dataset_options: Keyword arguments for ``facezoo.datasets.load``.
+        seed: Default seed of shuffling, augmentation and initialisation.
+        reference: The write-up this recipe reproduces.
+        license: License of the data (goes into the model card).
+    """
+
+    name: str
+    model: str
+    dataset: str
+    image_size: tuple[int, int]
+    batch_size: int
+    stages: tuple[Stage, ...]
+    targets: Mapping[str, str]
+    model_config: Mapping[str, Any] = field(default_factory=dict)
+    splits: tuple[str, str, str] = ("train", "validation", "test")
+    dataset_options: Mapping[str, Any] = field(default_factory=dict)
+    seed: int = 1234
+    reference: str = ""
+    license: str = "non-commercial research use only (dataset license)"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "image_size", tuple(self.image_size))
+        object.__setattr__(self, "stages", tuple(self.stages))
+        object.__setattr__(self, "targets", _frozen(self.targets))
+        object.__setattr__(self, "model_config", _frozen(self.model_config))
+        object.__setattr__(self, "dataset_options", _frozen(self.dataset_options))
+        if not self.stages:
+            raise ValueError(f"recipe {self.name!r} has no stages")
+        names = [stage.name for stage in self.stages]
+        if len(set(names)) != len(names):
+            raise ValueError(f"recipe {self.name!r} has duplicate stage names {names}")
+
+    def stage_image_size(self, stage: Stage) -> tuple[int, int]:
+        """The ``(height, width)`` a stage trains at."""
+        return stage.image_size or self.image_size
+
+
+# The write-ups' augmentations (ImageDataGenerator arguments).
+_GENERATOR_40 = Augmentation(
+    horizontal_flip=True,
+    rotation_range=40,
+    width_shift_range=0.2,
+    height_shift_range=0.2,
+    shear_range=0.2,
+    zoom_range=0.2,
+    fill_mode="nearest",
+)
+_PERSON_AUGMENTATION = Augmentation(
+    horizontal_flip=True, width_shift_range=0.2, height_shift_range=0.1, zoom_range=0.2, random_erasing=0.5
+)
+#: Stage 3's "aggressive" augmentation: the write-up gives no numbers; facezoo adds rotation and shear and erases more.
+_PERSON_HEAVY_AUGMENTATION = Augmentation(
+    horizontal_flip=True,
+    rotation_range=20,
+    width_shift_range=0.3,
+    height_shift_range=0.2,
+    shear_range=10,
+    zoom_range=0.3,
+    random_erasing=0.8,
+    erasing_area=(0.02, 0.3),
+)
+
+_CE = Loss("sparse_categorical_crossentropy")
+
+SELFIE = Recipe(
+    name="selfie_resnet",
+    model="selfie_resnet",
+    dataset="selfie",
+    image_size=(150, 150),
+    batch_size=32,
+    targets={"popularity": "popularity"},
+    stages=(
+        Stage(
+            name="train",
+            epochs=20,
+            optimizer=Optimizer("adam", 1e-3, clipnorm=2.0, lr_decay=0.90),
+            losses={"popularity": Loss("huber", delta=0.05)},
+            loss_weights={"popularity": 100.0},
+            monitor="val_mae",
+        ),
+    ),
+    reference="000: Selfie popularity (Adam 1e-3 x 0.90^epoch, clipnorm 2, 100 x Huber(0.05), 20 epochs, batch 32)",
+    license="research use (CRCV UCF Selfie dataset)",
+)
+
+#: The write-up's Table 1: (residual, batch_norm) variants and their test MAE.
+SELFIE_ABLATION: tuple[tuple[bool, bool, float], ...] = (
+    (True, True, 0.386),
+    (False, True, 0.363),
+    (True, False, 0.378),
+    (False, False, 0.361),
+)
+#: The write-up's Table 2 (vanilla CNN without batch norm): (n_layers, n_filters, test MAE).
+SELFIE_GRID: tuple[tuple[int, int, float], ...] = ((12, 8, 0.396), (18, 8, 0.389), (12, 16, 0.361), (18, 16, 0.389))
+
+_AGE_STAGE = Stage(
+    name="train",
+    epochs=30,
+    optimizer=Optimizer("rmsprop", 1e-4),
+    losses={"age": _CE},
+    augmentation=_GENERATOR_40,
+    monitor="val_accuracy",
+)
+AGE = Recipe(
+    name="age_cnn",
+    model="age_cnn",
+    dataset="imfdb_age",
+    image_size=(128, 128),
+    batch_size=32,
+    targets={"age": "age"},
+    stages=(_AGE_STAGE,),
+    reference="001: IMFDB age (RMSprop 1e-4, categorical CE, 30 epochs, batch 32, ImageDataGenerator augmentation)",
+)
+AGE_VGG16 = Recipe(
+    name="age_vgg16",
+    model="age_vgg16",
+    dataset="imfdb_age",
+    image_size=(128, 128),
+    batch_size=32,
+    targets={"age": "age"},
+    model_config={"freeze_backbone": True},
+    stages=(replace(_AGE_STAGE, epochs=50, freeze_backbone=True),),
+    reference="001: IMFDB age, VGG16 transfer with a frozen base (RMSprop 1e-4, 50 epochs)",
+)
+
+_PERSON_HEADS = ("gender", "image_quality", "age", "weight", "bag", "footwear", "pose", "emotion")
+_PERSON_CALLBACKS = {
+    "early_stopping": EarlyStopping(patience=8, min_delta=1e-3, restore_best_weights=True),
+    "reduce_lr_on_plateau": ReduceLROnPlateau(factor=0.7, patience=3, min_lr=1e-6, min_delta=1e-3),
+}
+
+
+def _person_stage(name: str, size: int, *, frozen: bool, lr: float = 1e-3, heavy: bool = False) -> Stage:
+    return Stage(
+        name=name,
+        epochs=50,
+        optimizer=Optimizer("adam", lr),
+        losses={head: _CE for head in _PERSON_HEADS},
+        augmentation=_PERSON_HEAVY_AUGMENTATION if heavy else _PERSON_AUGMENTATION,
+        image_size=(size, size),
+        freeze_backbone=frozen,
+        **_PERSON_CALLBACKS,
+    )
+
+
+PERSON_ATTRIBUTES = Recipe(
+    name="person_attributes",
+    model="person_attributes_densenet121",
+    dataset="person_attributes",
+    image_size=(200, 200),
+    batch_size=32,
+    targets={head: head for head in _PERSON_HEADS},
+    stages=(
+        _person_stage("100px", 100, frozen=False),
+        _person_stage("100px_frozen", 100, frozen=True),
+        _person_stage("100px_heavy_aug", 100, frozen=False, lr=1e-4, heavy=True),
+        _person_stage("200px", 200, frozen=False),
+        _person_stage("200px_frozen", 200, frozen=True),
+    ),
+    reference="002: person attributes, DenseNet121 from scratch, 5 stages 100 px -> 200 px, Adam 1e-3, 8 CE heads",
+)
+
+CELEBA = Recipe(
+    name="celeba_gender",
+    model="celeba_cnn",
+    dataset="celeba",
+    image_size=(218, 178),
+    batch_size=128,
+    targets={"male": "Male"},
+    stages=(
+        Stage(
+            name="train",
+            epochs=50,
+            optimizer=Optimizer("adam", 1e-3),
+            losses={"male": Loss("binary_crossentropy")},
+            augmentation=Augmentation(
+                horizontal_flip=True, width_shift_range=0.4, height_shift_range=0.4, zoom_range=0.3, rotation_range=20
+            ),
+            monitor="val_accuracy",
+        ),
+    ),
+    reference="003: CelebA Male (Adam 1e-3, binary CE, 50 epochs, batch 128, 218x178)",
+)
+
+_ATTRACTIVE_EARLY_STOPPING = EarlyStopping(patience=7, min_delta=1e-3)
+ATTRACTIVE_NET = Recipe(
+    name="attractive_net",
+    model="attractive_net",
+    dataset="scut_fbp5500",
+    image_size=(350, 350),
+    batch_size=32,
+    targets={"beauty": "beauty"},
+    stages=(
+        Stage(
+            name="frozen_backbone",
+            epochs=30,
+            optimizer=Optimizer("adam", 1e-3),
+            losses={"beauty": Loss("mse")},
+            augmentation=_GENERATOR_40,
+            freeze_backbone=True,
+            early_stopping=_ATTRACTIVE_EARLY_STOPPING,
+        ),
+        Stage(
+            name="fine_tune",
+            epochs=30,
+            optimizer=Optimizer("adam", 1e-4),
+            losses={"beauty": Loss("mse")},
+            augmentation=_GENERATOR_40,
+            freeze_backbone=False,
+            early_stopping=_ATTRACTIVE_EARLY_STOPPING,
+        ),
+    ),
+    reference="004: AttractiveNet (MSE; stage 1 frozen MobileNetV2, Adam 1e-3; stage 2 all layers, 1e-4; batch 32)",
+)
+
+#: facezoo's own recipe: age in years with Huber (delta 5 years, robust to UTKFace's label noise) weighted so the
+#: three losses start at similar scales, plus gender and race cross-entropy; Adam 1e-3 with a 0.9 per-epoch decay;
+#: flip, small rotation / shift / zoom (faces are aligned).
+UTKFACE = Recipe(
+    name="utkface",
+    model="utkface_multitask",
+    dataset="utkface",
+    image_size=(128, 128),
+    batch_size=64,
+    targets={"age": "age", "gender": "gender", "race": "race"},
+    stages=(
+        Stage(
+            name="train",
+            epochs=30,
+            optimizer=Optimizer("adam", 1e-3, lr_decay=0.9),
+            losses={"age": Loss("huber", delta=5.0), "gender": _CE, "race": _CE},
+            loss_weights={"age": 0.1, "gender": 1.0, "race": 1.0},
+            augmentation=Augmentation(
+                horizontal_flip=True, rotation_range=10, width_shift_range=0.1, height_shift_range=0.1, zoom_range=0.1
+            ),
+            early_stopping=EarlyStopping(patience=6, min_delta=1e-3, restore_best_weights=True),
+        ),
+    ),
+    reference="facezoo: UTKFace multi-task (0.1 x Huber(5 y) age + gender CE + race CE, Adam 1e-3 x 0.9^epoch)",
+)
+
+#: Recipe name -> recipe.
+RECIPES: Mapping[str, Recipe] = _frozen(
+    {r.name: r for r in (SELFIE, AGE, AGE_VGG16, PERSON_ATTRIBUTES, CELEBA, ATTRACTIVE_NET, UTKFACE)}
+)
