@@ -242,7 +242,11 @@ def run_recipe(
     options = {key: overrides.pop(key) for key in _RUN_OPTIONS if key in overrides}
     initial_model = model if model is not None and not isinstance(model, str) else None
     if initial_model is not None:
-        model = initial_model.name
+        if not hasattr(initial_model, "_facezoo_architecture"):
+            raise ValueError("model= takes a registered model name or a model built by facezoo (create_model).")
+        model = initial_model._facezoo_architecture
+        built_with = {k: v for k, v in initial_model._facezoo_config.items() if k not in ("input_shape", "backbone_weights")}
+        overrides = {**built_with, **overrides}
     recipe = resolve_recipe(
         recipe, model=model, epochs=epochs, batch_size=batch_size, image_size=image_size, seed=seed, **overrides
     )
@@ -266,6 +270,7 @@ def run_recipe(
 
     start = time.perf_counter()
     data = _Data(recipe, data_dir, limit)
+    data.check(recipe.splits)
     previous_policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("mixed_float16" if use_mixed else "float32")
     try:
@@ -277,7 +282,6 @@ def run_recipe(
         for stage in recipe.stages:  # Validate every stage's size before training starts.
             if recipe.stage_image_size(stage) != recipe.stage_image_size(recipe.stages[0]):
                 _build(recipe, recipe.stage_image_size(stage))
-        data.check(recipe.splits)
         (output_dir / "run.json").parent.mkdir(parents=True, exist_ok=True)
         _write_atomic(output_dir / "run.json", json.dumps(args, indent=2))
         tracker = _RunTracker(output_dir, [stage.name for stage in recipe.stages])
@@ -723,20 +727,17 @@ def _plot_curves(history: dict[str, list], path: Path) -> None:
 
 
 def _save_pretrained(model: keras.Model, directory: Path, recipe: Recipe, metrics: dict, args: dict) -> None:
-    """Write the Hub folder via ``facezoo.hub.save_pretrained`` into a temporary folder, then rename it."""
+    """Write the Hub folder (atomically) with ``facezoo.hub.save_pretrained``."""
     from facezoo import hub
 
-    tmp = directory.with_name(f"tmp-{directory.name}")
-    shutil.rmtree(tmp, ignore_errors=True)
     hub.save_pretrained(
         model,
-        tmp,
-        metrics={k: v for k, v in metrics.items() if math.isfinite(v)},
+        directory,
+        metrics={k: v for k, v in metrics.items() if math.isfinite(v) and not k.endswith("count")},
         dataset=recipe.dataset,
+        split=recipe.splits[2],
         training_args=args,
         license=recipe.license,
-        tags=("facezoo", recipe.name, recipe.dataset),
-        notes=f"Trained with facezoo.training recipe {recipe.name!r} ({recipe.reference}).",
+        tags=(recipe.name,),
+        notes=f"Trained with the facezoo.training recipe `{recipe.name}`: {recipe.reference}.",
     )
-    shutil.rmtree(directory, ignore_errors=True)
-    os.replace(tmp, directory)

@@ -143,11 +143,10 @@ def classification_metrics(
     confusion = np.zeros((n, n), dtype=np.int64)
     np.add.at(confusion, (y, p), 1)
     true_pos = np.diag(confusion).astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        precision = true_pos / confusion.sum(axis=0)
-        recall = true_pos / confusion.sum(axis=1)
-        f1 = 2 * precision * recall / (precision + recall)
-    f1 = np.where((precision + recall) == 0, 0.0, f1)
+    with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 counts as 0, as sklearn's zero_division=0.
+        precision = np.nan_to_num(true_pos / confusion.sum(axis=0))
+        recall = np.nan_to_num(true_pos / confusion.sum(axis=1))
+        f1 = np.nan_to_num(2 * precision * recall / (precision + recall))
     rows = tuple(
         (label, float(precision[i]), float(recall[i]), float(f1[i]), int(confusion[i].sum()))
         for i, label in enumerate(labels)
@@ -155,7 +154,7 @@ def classification_metrics(
     present = confusion.sum(axis=1) > 0
     metrics = {
         "accuracy": float(true_pos.sum() / max(len(y), 1)),
-        "macro_f1": float(np.nanmean(f1[present])) if present.any() else float("nan"),
+        "macro_f1": float(f1[present].mean()) if present.any() else float("nan"),
         "count": float(len(y)),
     }
     return metrics, Table(("class", "precision", "recall", "f1", "support"), rows), confusion
