@@ -1,0 +1,191 @@
+"""Every fit_* runs end to end on tiny synthetic data; resume, distribution, ablation and bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from facezoo import training
+
+# Tiny settings per recipe: one short epoch per stage in seconds on two CPU cores.
+CASES = {
+    "fit_selfie_resnet": dict(image_size=32, n_layers=3, n_filters=4),
+    "fit_age_cnn": dict(image_size=96),
+    "fit_person_attributes": dict(model="tiny_person_attributes"),  # the five stages at 100 then 200 px
+    "fit_celeba_gender": dict(image_size=(36, 30)),
+    "fit_attractive_net": dict(model="tiny_attractive_net", image_size=32),
+    "fit_utkface": dict(image_size=32, width=4),
+}
+STAGES = {"fit_person_attributes": 5, "fit_attractive_net": 2}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_fit_one_epoch(name, synthetic_root, tiny_models, tmp_path):
+    fit = getattr(training, name)
+    result = fit(synthetic_root, tmp_path / "run", epochs=1, batch_size=8, verbose=0, **CASES[name])
+    assert result.epochs == STAGES.get(name, 1)
+    assert result.history["epoch"] == [1] * result.epochs
+    assert result.test_metrics and all(isinstance(v, float) for v in result.test_metrics.values())
+    assert result.best_weights.is_file() and result.model is not None
+    for file in ("config.json", "model.weights.h5", "training_args.json", "README.md"):
+        assert (result.pretrained_dir / file).is_file(), file
+    args = json.loads((result.pretrained_dir / "training_args.json").read_text())
+    assert args["batch_size"] == 8 and args["name"] == result.recipe
+    with open(tmp_path / "run" / "history.csv") as file:
+        assert len(list(csv.DictReader(file))) == result.epochs
+    assert (tmp_path / "run" / "result.json").is_file()
+    assert not list((tmp_path / "run").rglob("tmp-*")) and not list((tmp_path / "run").rglob("epoch-*.weights.h5"))
+
+    start = time.perf_counter()  # A finished run is returned, not repeated.
+    again = fit(synthetic_root, tmp_path / "run", epochs=1, batch_size=8, verbose=0, **CASES[name])
+    assert again.model is None and again.test_metrics == pytest.approx(result.test_metrics, nan_ok=True)
+    assert time.perf_counter() - start < 5
+
+
+def test_person_attribute_stages_change_size_and_freeze(synthetic_root, tiny_models, tmp_path):
+    result = training.fit_person_attributes(
+        synthetic_root, tmp_path, model="tiny_person_attributes", epochs=1, batch_size=8, verbose=0,
+        stages=["100px_frozen", "200px"],
+    )
+    assert result.history["stage"] == ["100px_frozen", "200px"]
+    assert result.model.input_shape[1:3] == (200, 200)
+    state = json.loads((tmp_path / "checkpoints" / "100px_frozen" / "state.json").read_text())
+    assert state["done"] and state["history"][0]["stage"] == "100px_frozen"
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def _interrupt_after(monkeypatch, epochs: int):
+    from facezoo.training import engine
+
+    original, seen = engine._RunTracker.end_epoch, []
+
+    def end_epoch(self, model, stage, epoch, logs):
+        original(self, model, stage, epoch, logs)
+        seen.append(epoch)
+        if len(seen) == epochs:
+            raise _Interrupt
+
+    monkeypatch.setattr(engine._RunTracker, "end_epoch", end_epoch)
+
+
+def test_interrupted_run_resumes(synthetic_root, tmp_path, monkeypatch):
+    kwargs = dict(epochs=3, batch_size=8, image_size=32, n_layers=3, n_filters=4, verbose=0)
+    with monkeypatch.context() as patch:
+        _interrupt_after(patch, 2)
+        with pytest.raises(_Interrupt):
+            training.fit_selfie_resnet(synthetic_root, tmp_path, **kwargs)
+    first = json.loads((tmp_path / "checkpoints" / "train" / "state.json").read_text())
+    assert first["epoch"] == 2 and not (tmp_path / "result.json").exists()
+    result = training.fit_selfie_resnet(synthetic_root, tmp_path, **kwargs)
+    assert result.history["epoch"] == [1, 2, 3]
+    assert result.history["loss"][:2] == [row["loss"] for row in first["history"]]
+    # The schedule continues from the restored epoch: lr = 1e-3 * 0.9**epoch.
+    assert result.history["learning_rate"] == pytest.approx([1e-3, 9e-4, 8.1e-4], rel=1e-5)
+
+
+def test_interrupted_multi_stage_run_resumes_in_its_stage(synthetic_root, tiny_models, tmp_path, monkeypatch):
+    kwargs = dict(model="tiny_attractive_net", epochs=2, batch_size=8, image_size=32, verbose=0)
+    with monkeypatch.context() as patch:
+        _interrupt_after(patch, 3)  # Stage 1 done, stage 2 after one epoch.
+        with pytest.raises(_Interrupt):
+            training.fit_attractive_net(synthetic_root, tmp_path, **kwargs)
+    result = training.fit_attractive_net(synthetic_root, tmp_path, **kwargs)
+    assert result.history["stage"] == ["frozen_backbone"] * 2 + ["fine_tune"] * 2
+    assert result.history["epoch"] == [1, 2, 1, 2]
+
+
+def test_changed_arguments_refuse_to_resume(synthetic_root, tmp_path):
+    kwargs = dict(epochs=1, batch_size=8, image_size=32, n_layers=3, n_filters=4, verbose=0, limit=8)
+    training.fit_selfie_resnet(synthetic_root, tmp_path, **kwargs)
+    with pytest.raises(ValueError, match="different arguments.*batch_size"):
+        training.fit_selfie_resnet(synthetic_root, tmp_path, **{**kwargs, "batch_size": 4})
+    fresh = training.fit_selfie_resnet(synthetic_root, tmp_path, resume=False, **{**kwargs, "batch_size": 4})
+    assert fresh.model is not None and fresh.training_args["batch_size"] == 4
+
+
+def test_selfie_ablation_table(synthetic_root, tmp_path):
+    result = training.fit_selfie_resnet(
+        synthetic_root, tmp_path, ablation=True, epochs=1, batch_size=8, image_size=32, n_layers=3, n_filters=4,
+        limit=8, verbose=0,
+    )
+    rows = result.table.to_dicts()
+    assert [(r["residual"], r["batch_norm"]) for r in rows] == [("yes", "yes"), ("no", "yes"), ("yes", "no"), ("no", "no")]
+    assert [r["write_up_test_mae"] for r in rows] == [0.386, 0.363, 0.378, 0.361]
+    assert len(result.variants) == 4 and result.test_metrics["mae"] == min(r["test_mae"] for r in rows)
+    assert "| residual | batch_norm | test_mae | write_up_test_mae |" in result.table.to_markdown()
+
+
+def test_bad_input_fails_before_training(synthetic_root, tmp_path):
+    from facezoo.datasets import DatasetNotFoundError
+
+    with pytest.raises(DatasetNotFoundError):
+        training.fit_utkface(tmp_path / "empty", tmp_path / "a", epochs=1)
+    with pytest.raises(ValueError, match="too small"):
+        training.fit_age_cnn(synthetic_root, tmp_path / "b", epochs=1, image_size=32)
+
+    class TwoReplicas:
+        num_replicas_in_sync = 2
+
+    with pytest.raises(ValueError, match="divisible by the 2 replicas"):
+        training.fit_utkface(synthetic_root, tmp_path / "c", batch_size=7, strategy=TwoReplicas())
+    assert not any((tmp_path / d / "checkpoints").exists() for d in "abc")
+
+
+def test_evaluate_by_group_and_histogram(synthetic_root, tmp_path):
+    import facezoo
+    from facezoo import datasets
+
+    model = facezoo.create_model("utkface_multitask", input_shape=(32, 32, 3), width=4)
+    data = datasets.load("utkface", synthetic_root, split="test")
+    evaluation = training.evaluate(model, data, by="race")
+    assert set(evaluation.metrics) == {"age", "gender", "race"}
+    assert {"mae", "rmse", "pearson_r"} <= set(evaluation.metrics["age"])
+    assert evaluation.confusion["race"].sum() == len(data)
+    table = evaluation.tables["age/by_race"]
+    assert sum(row["count"] for row in table.to_dicts()) == len(data)
+    evaluation.plot_errors(tmp_path / "errors.png")
+    assert (tmp_path / "errors.png").stat().st_size > 0
+    with pytest.raises(ValueError, match="names no annotation"):
+        training.evaluate(model, data, by="shoe_size")
+
+
+DISTRIBUTED = textwrap.dedent(
+    """
+    import json, sys
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from facezoo.training import fit_selfie_resnet
+    root, out = sys.argv[1], sys.argv[2]
+    # No batch norm (per-replica statistics) and no clipnorm: Keras clips each replica's gradient before the
+    # all-reduce, so clipped runs differ slightly between replica counts (documented in docs/training.md).
+    kwargs = dict(epochs=2, batch_size=8, image_size=32, n_layers=3, n_filters=4, batch_norm=False, residual=False,
+                  augmentation=None, clipnorm=None, limit=16, verbose=0)
+    one = fit_selfie_resnet(root, out + "/one", strategy=tf.distribute.OneDeviceStrategy("/cpu:0"), **kwargs)
+    two = fit_selfie_resnet(root, out + "/two", strategy=tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]), **kwargs)
+    print(json.dumps({"one": one.history, "two": two.history, "replicas": two.training_args["replicas"]}))
+    """
+)
+
+
+def test_two_replicas_match_one(synthetic_root, tmp_path):
+    # Logical CPU devices must be configured before TensorFlow initialises: run in a fresh interpreter.
+    run = subprocess.run(
+        [sys.executable, "-c", DISTRIBUTED, str(synthetic_root), str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    assert out["replicas"] == 2
+    for key in ("loss", "val_loss", "val_mae"):
+        np.testing.assert_allclose(out["two"][key], out["one"][key], rtol=1e-4, err_msg=key)
