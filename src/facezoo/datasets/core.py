@@ -1,0 +1,244 @@
+"""`FaceDataset`, the `tf.data` input pipeline, dataset roots and the split helpers every dataset module shares."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from facezoo.registry import OutputSpec
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+    from facezoo.datasets.augment import Augmentation
+
+__all__ = ["FaceDataset", "DatasetNotFoundError", "default_root", "train_test_split_indices", "fraction_split"]
+
+logger = logging.getLogger("facezoo.datasets")
+
+# Leading bytes of the image formats TensorFlow decodes.
+_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM")
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """The dataset's files are not under the given root; the message says how to get them."""
+
+
+def default_root() -> Path:
+    """``$FACEZOO_HOME/datasets`` if ``FACEZOO_HOME`` is set, else ``~/.cache/facezoo/datasets``."""
+    home = os.environ.get("FACEZOO_HOME")
+    return Path(home) / "datasets" if home else Path.home() / ".cache" / "facezoo" / "datasets"
+
+
+@dataclass
+class FaceDataset:
+    """Image paths, their targets per head, and the dataset's extra annotations, for one split.
+
+    Attributes:
+        name: Dataset name (``facezoo.datasets.list_datasets()``).
+        split: Split name, e.g. ``"train"``.
+        paths: Absolute image paths.
+        targets: Head name -> array of length ``len(paths)`` (class indices, 0/1 or float scores).
+        heads: One ``OutputSpec`` per target head, in ``targets`` order (labels give the class index meaning).
+        annotations: Extra per-image columns (e.g. CelebA ``identity`` and all 40 attributes).
+        info: Free-form facts about how the split was made (counts of skipped rows, inferred labels, ...).
+    """
+
+    name: str
+    split: str
+    paths: list[str]
+    targets: dict[str, np.ndarray]
+    heads: tuple[OutputSpec, ...]
+    annotations: dict[str, np.ndarray] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.paths)
+        for kind, columns in (("target", self.targets), ("annotation", self.annotations)):
+            for key, values in columns.items():
+                if len(values) != n:
+                    raise ValueError(f"{self.name}: {kind} {key!r} has {len(values)} values for {n} images")
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __repr__(self) -> str:
+        return f"FaceDataset(name={self.name!r}, split={self.split!r}, images={len(self)}, heads={list(self.targets)})"
+
+    def subset(self, indices: Sequence[int] | np.ndarray) -> FaceDataset:
+        """A new dataset holding the images at ``indices``, in that order."""
+        idx = np.asarray(indices, dtype=np.int64)
+        return replace(
+            self,
+            paths=[self.paths[i] for i in idx],
+            targets={k: v[idx] for k, v in self.targets.items()},
+            annotations={k: v[idx] for k, v in self.annotations.items()},
+            info=dict(self.info),
+        )
+
+    def take(self, n: int) -> FaceDataset:
+        """The first ``n`` images."""
+        return self.subset(np.arange(min(n, len(self))))
+
+    def as_tf_dataset(
+        self,
+        image_size: tuple[int, int],
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        augment: Augmentation | None = None,
+        seed: int | None = None,
+        cache: bool | str = False,
+        drop_remainder: bool = False,
+        on_error: str = "raise",
+    ) -> tf.data.Dataset:
+        """A batched ``tf.data`` pipeline of ``(images, targets)``.
+
+        Images are decoded (JPEG, PNG, GIF, BMP; grayscale, RGBA and CMYK become RGB) and resized in a parallel
+        ``map``, then batched and prefetched. ``images`` is float32 ``(B, height, width, 3)`` in ``[0, 255]``;
+        ``targets`` is a dict head -> ``(B,)`` tensor, or the one head's tensor when the dataset has a single head.
+
+        Args:
+            image_size: ``(height, width)`` every image is resized to (bilinear, aspect ratio not kept).
+            batch_size: Images per batch.
+            shuffle: Reshuffle the whole dataset every epoch.
+            augment: Random training-time augmentation (:class:`facezoo.datasets.augment.Augmentation`).
+            seed: Seed of shuffling and augmentation; ``None`` for a random one.
+            cache: Cache decoded, resized images in memory (``True``) or in this file path (a ``str``).
+            drop_remainder: Drop the last, smaller batch.
+            on_error: What to do with a file that is not an image (checked before the pipeline starts) or fails to
+                decode: ``"raise"`` a ``ValueError`` naming the file, or ``"skip"`` it and log how many were skipped.
+
+        Returns:
+            The ``tf.data.Dataset``.
+
+        Raises:
+            ValueError: ``on_error="raise"`` and a file is missing or not an image, or ``on_error`` is unknown.
+        """
+        if on_error not in ("raise", "skip"):
+            raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+        import tensorflow as tf
+
+        data = self._readable(on_error)
+        height, width = int(image_size[0]), int(image_size[1])
+        single = len(data.targets) == 1
+
+        def load(path: tf.Tensor, target: dict[str, tf.Tensor]) -> tuple[tf.Tensor, Any]:
+            image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+            image = tf.image.resize(image, (height, width))
+            image = tf.clip_by_value(image, 0.0, 255.0)
+            image.set_shape((height, width, 3))
+            return image, target
+
+        ds = tf.data.Dataset.from_tensor_slices((data.paths, data.targets))
+        if shuffle and not cache:
+            ds = ds.shuffle(max(len(data), 1), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE)
+        if on_error == "skip":
+            ds = ds.ignore_errors(log_warning=True)
+        if cache:
+            ds = ds.cache(cache if isinstance(cache, str) else "")
+            if shuffle:
+                ds = ds.shuffle(max(len(data), 1), seed=seed, reshuffle_each_iteration=True)
+        if augment is not None:
+            from facezoo.datasets.augment import augment_fn
+
+            seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+            ds = tf.data.Dataset.zip((ds, seeds)).map(augment_fn(augment), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+        if single:
+            ds = ds.map(lambda images, target: (images, next(iter(target.values()))))
+        return ds.prefetch(tf.data.AUTOTUNE)
+
+    def _readable(self, on_error: str) -> FaceDataset:
+        """The dataset without files that are missing or do not start like an image; raise or warn on them."""
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            ok = np.fromiter(pool.map(_looks_like_image, self.paths), dtype=bool, count=len(self.paths))
+        if ok.all():
+            return self
+        bad = [p for p, good in zip(self.paths, ok) if not good]
+        if on_error == "raise":
+            more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+            raise ValueError(
+                f"{self.name}/{self.split}: {bad[0]!r}{more} is missing or not an image; remove it, or pass "
+                "on_error='skip' to skip such files."
+            )
+        logger.warning("%s/%s: skipped %d missing or non-image file(s), e.g. %s", self.name, self.split, len(bad), bad[0])
+        return self.subset(np.flatnonzero(ok))
+
+
+def _looks_like_image(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return False
+    return head.startswith(_MAGIC)
+
+
+def is_dataset_dir(markers: Sequence[str], folder: Path) -> bool:
+    """Whether ``folder`` holds every marker path of a dataset (a marker with ``*`` is a glob)."""
+    if not folder.is_dir():
+        return False
+    return all(next(folder.glob(m), None) is not None if "*" in m else (folder / m).exists() for m in markers)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Splits
+
+
+def train_test_split_indices(n: int, test_size: float, random_state: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of scikit-learn's ``train_test_split(range(n), test_size=..., random_state=...)`` (not stratified).
+
+    Reproduces ``ShuffleSplit``: ``RandomState(random_state).permutation(n)``; the first ``ceil(test_size * n)``
+    are the test part, the next ``n - n_test`` the train part.
+
+    Returns:
+        ``(train_indices, test_indices)``.
+    """
+    n_test = math.ceil(test_size * n)
+    perm = np.random.RandomState(random_state).permutation(n)
+    return perm[n_test:], perm[:n_test]
+
+
+def fraction_split(
+    n: int, fractions: tuple[float, float], seed: int, labels: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """A seeded train / validation / test split, stratified by ``labels`` when given.
+
+    Args:
+        n: Number of items.
+        fractions: ``(validation_fraction, test_fraction)``; train gets the rest.
+        seed: Seed of the permutation (same seed, same split).
+        labels: Class of each item, to keep the class proportions in every part.
+
+    Returns:
+        ``{"train": idx, "validation": idx, "test": idx, "all": idx}``, each sorted.
+    """
+    val_fraction, test_fraction = fractions
+    if val_fraction < 0 or test_fraction < 0 or val_fraction + test_fraction >= 1:
+        raise ValueError(f"validation and test fractions must be >= 0 and sum to < 1, got {fractions}")
+    rng = np.random.RandomState(seed)
+    groups = [np.arange(n)] if labels is None else [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    parts: dict[str, list[np.ndarray]] = {"train": [], "validation": [], "test": []}
+    for group in groups:
+        group = group[rng.permutation(len(group))]
+        n_val, n_test = round(val_fraction * len(group)), round(test_fraction * len(group))
+        parts["validation"].append(group[:n_val])
+        parts["test"].append(group[n_val : n_val + n_test])
+        parts["train"].append(group[n_val + n_test :])
+    return {**{k: np.sort(np.concatenate(v)) for k, v in parts.items()}, "all": np.arange(n)}
+
+
+def select_split(full: FaceDataset, split: str, splits: dict[str, np.ndarray]) -> FaceDataset:
+    """The part of ``full`` at ``splits[split]``, named ``split``; a ``ValueError`` lists the names if unknown."""
+    if split not in splits:
+        raise ValueError(f"{full.name} has no split {split!r} here; choose from {sorted(splits)}")
+    return replace(full.subset(splits[split]), split=split)

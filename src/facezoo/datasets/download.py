@@ -1,0 +1,367 @@
+"""The one download engine of every dataset: resumable, verified, retried; Google Drive aware.
+
+Each dataset module has a ``<name>_checksums.tsv`` beside it (like tensorflow-datasets' ``checksums.tsv``): one row
+per upstream file, ``filename  url  size  sha256``, tab separated, ``#`` comments. An empty ``url`` means the file
+is behind a login and must be downloaded by hand. An empty ``size`` / ``sha256`` means the upstream checksum is not
+known yet: it is recorded at the first download in ``<root>/downloads/checksums.tsv`` (with a warning saying so) and
+every later download and manual file is verified against it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from urllib.parse import urlencode, urljoin
+
+import requests
+
+from facezoo.datasets.core import is_dataset_dir
+from facezoo.datasets.extract import extract_archive, is_archive
+
+__all__ = [
+    "ChecksumError",
+    "DownloadError",
+    "ManualDownloadRequired",
+    "Resource",
+    "download_file",
+    "prepare",
+    "read_checksums",
+]
+
+logger = logging.getLogger("facezoo.datasets")
+
+_CHUNK = 1 << 20
+_HOPS = 3  # Drive confirmation pages followed at most
+_FORM = re.compile(r"<form[^>]*\baction=\"([^\"]+)\"[^>]*>(.*?)</form>", re.S | re.I)
+_HIDDEN = re.compile(r"<input[^>]*\btype=\"hidden\"[^>]*\bname=\"([^\"]+)\"[^>]*\bvalue=\"([^\"]*)\"", re.I)
+_CONFIRM_HREF = re.compile(r"href=\"([^\"]*[?&](?:amp;)?confirm=[^\"]+)\"", re.I)
+
+
+class DownloadError(RuntimeError):
+    """A download failed for good (after every retry, or with an HTTP error that retrying cannot fix)."""
+
+
+class ChecksumError(DownloadError):
+    """A file's size or sha256 differs from the recorded one; the file was deleted."""
+
+
+class ManualDownloadRequired(DownloadError):
+    """The file must be downloaded by hand (login, Google Drive quota); the message says which and where to put it."""
+
+
+class _Retry(Exception):
+    """A transient failure: cut connection, short body, HTTP 429 / 5xx."""
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One upstream file of a dataset.
+
+    Attributes:
+        filename: File name, also the name looked for in ``manual_dir``.
+        url: Download URL; empty when only a manual download is possible.
+        size: Size in bytes, ``None`` if not known.
+        sha256: Hex sha256, ``None`` if not known.
+    """
+
+    filename: str
+    url: str
+    size: int | None
+    sha256: str | None
+
+
+def read_checksums(module: ModuleType) -> list[Resource]:
+    """The resources listed in the ``<name>_checksums.tsv`` beside a dataset module."""
+    path = Path(module.__file__).with_name(f"{module.__name__.rsplit('.', 1)[-1]}_checksums.tsv")
+    rows = []
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            filename, url, size, sha256 = (line.split("\t") + ["", "", ""])[:4]
+            rows.append(Resource(filename, url, int(size) if size else None, sha256 or None))
+    return rows
+
+
+def download_file(
+    url: str,
+    dest: Path,
+    *,
+    size: int | None = None,
+    sha256: str | None = None,
+    retries: int = 5,
+    backoff: float = 1.0,
+    timeout: float = 60.0,
+    manual_hint: str = "",
+) -> str:
+    """Download ``url`` to ``dest`` through ``dest.part``, renamed only once complete and verified.
+
+    A partial ``.part`` from an earlier attempt is resumed with an HTTP ``Range`` request. Cut connections, short
+    bodies, timeouts, HTTP 429 and 5xx are retried with exponential backoff. An HTML page where a file is expected
+    is taken for Google Drive: its large-file confirmation is followed; a quota or login page raises
+    :class:`ManualDownloadRequired`.
+
+    Args:
+        url: URL of the file.
+        dest: Final path.
+        size: Expected size in bytes, if known.
+        sha256: Expected hex sha256, if known.
+        retries: Retries after the first attempt.
+        backoff: First retry delay in seconds, doubled at each retry.
+        timeout: Seconds to wait for the server to connect or send data.
+        manual_hint: Appended to :class:`ManualDownloadRequired` messages (how to download by hand).
+
+    Returns:
+        The sha256 of the downloaded file.
+
+    Raises:
+        ChecksumError: Size or sha256 mismatch (nothing is left behind).
+        ManualDownloadRequired: The server answered a quota or login page.
+        DownloadError: Every attempt failed, or the server answered an HTTP error that is not transient.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    with requests.Session() as session:
+        for attempt in range(retries + 1):
+            try:
+                url = _fetch(session, url, part, size, timeout, manual_hint)
+                break
+            except (_Retry, requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as e:
+                if attempt == retries:
+                    raise DownloadError(
+                        f"Downloading {dest.name} from {url} failed {retries + 1} times ({e}); run the same call again "
+                        f"to resume from {part}."
+                    ) from e
+                delay = backoff * 2**attempt
+                logger.warning("Downloading %s: %s; retrying in %.1f s", dest.name, e, delay)
+                time.sleep(delay)
+    digest = verify_file(part, size, sha256, name=dest.name)
+    part.replace(dest)
+    return digest
+
+
+def verify_file(path: Path, size: int | None, sha256: str | None, *, name: str, delete: bool = True) -> str:
+    """Check ``path``'s size and sha256; on a mismatch delete it (if ``delete``) and raise :class:`ChecksumError`.
+
+    Returns:
+        The file's sha256.
+    """
+    actual_size = path.stat().st_size
+    digest = hashlib.sha256()
+    if size is None or actual_size == size:
+        with open(path, "rb") as f:
+            while chunk := f.read(_CHUNK):
+                digest.update(chunk)
+    problem = None
+    if size is not None and actual_size != size:
+        problem = f"size {actual_size} bytes, expected {size}"
+    elif sha256 is not None and digest.hexdigest() != sha256.lower():
+        problem = f"sha256 {digest.hexdigest()}, expected {sha256}"
+    if problem:
+        if delete:
+            path.unlink()
+        raise ChecksumError(
+            f"{name} is corrupt or not the expected file: {problem}. "
+            + ("It was deleted; download it again." if delete else f"Replace {path} with a good copy.")
+        )
+    return digest.hexdigest()
+
+
+def _fetch(session: requests.Session, url: str, part: Path, size: int | None, timeout: float, hint: str) -> str:
+    """Append the rest of ``url`` to ``part``; return the URL that served the file (after Drive confirmations)."""
+    from tqdm.auto import tqdm
+
+    for _ in range(_HOPS + 1):
+        offset = part.stat().st_size if part.exists() else 0
+        if size is not None and offset >= size:
+            if offset == size:
+                return url
+            part.unlink()
+            offset = 0
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        with session.get(url, headers=headers, stream=True, timeout=timeout) as r:
+            if r.status_code == 416:  # the .part is not a prefix of this file: start over
+                part.unlink()
+                raise _Retry("server refused the resume range")
+            if r.status_code == 429 or r.status_code >= 500:
+                raise _Retry(f"HTTP {r.status_code}")
+            if r.status_code >= 400:
+                raise DownloadError(f"Downloading {part.name[:-5]} from {url} failed: HTTP {r.status_code} {r.reason}")
+            if "text/html" in r.headers.get("Content-Type", ""):
+                url = _drive_confirmation(r, part.name[:-5], hint)
+                continue
+            if r.status_code != 206:
+                offset = 0
+            length = r.headers.get("Content-Length")
+            total = offset + int(length) if length is not None else size
+            with open(part, "ab" if offset else "wb") as f, tqdm(
+                total=total, initial=offset, unit="B", unit_scale=True, desc=part.name[:-5], disable=None
+            ) as bar:
+                for chunk in r.iter_content(_CHUNK):
+                    f.write(chunk)
+                    bar.update(len(chunk))
+            received = part.stat().st_size
+            if total is not None and received < total:
+                raise _Retry(f"connection closed after {received} of {total} bytes")
+            return url
+    raise DownloadError(f"Downloading {part.name[:-5]}: more than {_HOPS} confirmation pages from {url}")
+
+
+def _drive_confirmation(response: requests.Response, filename: str, hint: str) -> str:
+    """The URL behind a Google Drive "can't scan for viruses" page, or raise on a quota / login page."""
+    text = response.text
+    for action, body in _FORM.findall(text):
+        fields = {name: html.unescape(value) for name, value in _HIDDEN.findall(body)}
+        if "confirm" in fields:
+            return f"{urljoin(response.url, html.unescape(action))}?{urlencode(fields)}"
+    if match := _CONFIRM_HREF.search(text):
+        return urljoin(response.url, html.unescape(match.group(1)))
+    lowered = text.lower()
+    if "quota" in lowered or "too many users" in lowered:
+        reason = "its download quota is exceeded"
+    elif "sign in" in lowered or "accounts.google.com" in lowered:
+        reason = "it asks to sign in"
+    else:
+        reason = "it answered an HTML page instead of the file"
+    raise ManualDownloadRequired(f"{response.url} cannot be downloaded now: {reason}. {hint}".strip())
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Preparing a dataset folder
+
+
+def prepare(name: str, module: ModuleType, root: Path, manual_dir: str | os.PathLike | None, *, force: bool) -> Path:
+    """Fill ``root/<module.FOLDER>`` from the downloads or ``manual_dir``; see ``facezoo.datasets.download``."""
+    target = root / module.FOLDER
+    if not force and is_dataset_dir(module.MARKERS, target):
+        return target
+    resources = read_checksums(module)
+    hint = _manual_hint(name, module, root, resources)
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{module.FOLDER}.", suffix=".staging", dir=root))
+    try:
+        folder = _extracted_folder(module, Path(manual_dir)) if manual_dir is not None else None
+        if folder is not None:
+            shutil.copytree(folder, staging, dirs_exist_ok=True)
+        else:
+            for res in resources:
+                if manual_dir is not None:
+                    path = _manual_file(name, root, Path(manual_dir), res, hint)
+                else:
+                    path = _download(name, root, res, hint)
+                _place(module, path, staging, root)
+        if not is_dataset_dir(module.MARKERS, staging):
+            raise DownloadError(f"{name}: the files do not hold {', '.join(module.MARKERS)}; are they the right ones?")
+        old = target.with_name(f".{target.name}.old") if target.exists() else None
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+            target.rename(old)
+        staging.rename(target)
+        if old is not None:
+            shutil.rmtree(old)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _manual_hint(name: str, module: ModuleType, root: Path, resources: list[Resource]) -> str:
+    files = ", ".join(r.filename for r in resources)
+    return (
+        f"Download {files} by hand (see facezoo.datasets.{name}), put it in a folder DIR, then call "
+        f"facezoo.datasets.download({name!r}, {str(root)!r}, manual_dir=DIR) or run "
+        f"`facezoo download {name} --root {root} --manual-dir DIR`; DIR may also hold the extracted {module.FOLDER}/."
+    )
+
+
+def _extracted_folder(module: ModuleType, manual_dir: Path) -> Path | None:
+    for candidate in (manual_dir / module.FOLDER, manual_dir):
+        if is_dataset_dir(module.MARKERS, candidate):
+            return candidate
+    return None
+
+
+def _manual_file(name: str, root: Path, manual_dir: Path, res: Resource, hint: str) -> Path:
+    path = manual_dir / res.filename
+    if not path.is_file():
+        raise ManualDownloadRequired(f"{name}: {res.filename} is not in {manual_dir}. {hint}")
+    size, sha256 = _expected(name, root, res)
+    verify_file(path, size, sha256, name=res.filename, delete=False)
+    return path
+
+
+def _download(name: str, root: Path, res: Resource, hint: str) -> Path:
+    if not res.url:
+        raise ManualDownloadRequired(f"{name}: {res.filename} is behind a login and cannot be downloaded for you. {hint}")
+    dest = root / "downloads" / name / res.filename
+    size, sha256 = _expected(name, root, res)
+    if dest.is_file():
+        try:
+            verify_file(dest, size, sha256, name=res.filename)
+            return dest
+        except ChecksumError:
+            logger.warning("%s was corrupt and is downloaded again", dest)
+    digest = download_file(res.url, dest, size=size, sha256=sha256, manual_hint=hint)
+    if sha256 is None:
+        _record(root, f"{name}/{res.filename}", dest.stat().st_size, digest)
+        logger.warning(
+            "The sha256 of %s is not known upstream yet: recorded %s (%d bytes) in %s at this first download; "
+            "later downloads are verified against it.",
+            res.filename, digest, dest.stat().st_size, _recorded_path(root),
+        )
+    return dest
+
+
+def _recorded_path(root: Path) -> Path:
+    return root / "downloads" / "checksums.tsv"
+
+
+def _recorded(root: Path) -> dict[str, tuple[int, str]]:
+    path = _recorded_path(root)
+    if not path.is_file():
+        return {}
+    rows = (line.split("\t") for line in path.read_text().splitlines() if line and not line.startswith("#"))
+    return {key: (int(size), sha256) for key, size, sha256 in rows}
+
+
+def _record(root: Path, key: str, size: int, sha256: str) -> None:
+    rows = _recorded(root) | {key: (size, sha256)}
+    path = _recorded_path(root)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("# checksums recorded at first download\n" + "".join(f"{k}\t{s}\t{h}\n" for k, (s, h) in rows.items()))
+    tmp.replace(path)
+
+
+def _expected(name: str, root: Path, res: Resource) -> tuple[int | None, str | None]:
+    if res.sha256 is not None:
+        return res.size, res.sha256
+    return _recorded(root).get(f"{name}/{res.filename}", (res.size, None))
+
+
+def _place(module: ModuleType, path: Path, staging: Path, root: Path) -> None:
+    """Extract an archive (or copy a plain file) into the dataset's staging folder."""
+    if not is_archive(path):
+        shutil.copy2(path, staging / path.name)
+        return
+    scratch = Path(tempfile.mkdtemp(prefix=".extract.", dir=root))
+    try:
+        out = extract_archive(path, scratch / "out")
+        entries = [e for e in out.iterdir() if e.name != "__MACOSX"]
+        top = out
+        if len(entries) == 1 and entries[0].is_dir():
+            inner = entries[0]
+            if inner.name == module.FOLDER or (
+                not is_dataset_dir(module.MARKERS, out) and is_dataset_dir(module.MARKERS, inner)
+            ):
+                top = inner
+        for entry in top.iterdir():
+            if entry.name != "__MACOSX":
+                shutil.move(str(entry), str(staging / entry.name))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

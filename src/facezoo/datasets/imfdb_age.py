@@ -1,0 +1,85 @@
+"""IMFDB age classes ("Age Detection of Indian Actors", Analytics Vidhya): face crops labelled YOUNG / MIDDLE / OLD.
+
+Layout (``train.zip``, behind a login, so a manual download only, extracted into ``imfdb-age/``):
+``imfdb-age/train.csv`` (``ID,Class``) and ``imfdb-age/Train/<ID>`` (face crops of varying size).
+
+Splits, by ``protocol``:
+
+- ``"stratified"`` (default): all labelled images, stratified by class with a seeded permutation:
+  ``"validation"`` and ``"test"`` get ``validation_fraction`` and ``test_fraction`` (default 0.1 each), ``"train"``
+  the rest.
+- ``"reference"``: the write-up 001's balanced sample: per class, a seeded shuffle, the first 1,600 images
+  ``"train"``, the next 800 ``"validation"`` (fewer, with a warning, where a class has fewer than 2,400).
+  No ``"test"``.
+
+``"all"`` is every labelled image. Options: ``protocol``, ``validation_fraction``, ``test_fraction``, ``seed``
+(default 42). Target: ``age``, class index into :data:`LABELS`. Non-commercial research use only.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from facezoo.datasets.core import FaceDataset, fraction_split, select_split
+from facezoo.registry import OutputSpec
+
+FOLDER = "imfdb-age"
+MARKERS = ("train.csv", "Train")
+IMAGES = "19,906"
+DOWNLOAD = "manual (login): train.zip"
+LABELS = ("YOUNG", "MIDDLE", "OLD")
+HEADS = (OutputSpec("age", "classification", LABELS),)
+REFERENCE_SIZES = (1600, 800)
+
+logger = logging.getLogger("facezoo.datasets")
+
+
+def load(
+    folder: Path,
+    split: str,
+    *,
+    protocol: str = "stratified",
+    validation_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    seed: int = 42,
+) -> FaceDataset:
+    """Parse ``train.csv`` and return ``split`` of ``protocol`` (see the module docstring)."""
+    with open(folder / "train.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    try:
+        labels = np.asarray([LABELS.index(row["Class"].strip()) for row in rows], dtype=np.int64)
+    except ValueError as error:
+        raise ValueError(f"{folder}/train.csv: a Class is not one of {LABELS}: {error}") from error
+    full = FaceDataset(
+        name="imfdb_age",
+        split="all",
+        paths=[str(folder / "Train" / row["ID"].strip()) for row in rows],
+        targets={"age": labels},
+        heads=HEADS,
+    )
+    if protocol == "stratified":
+        splits = fraction_split(len(rows), (validation_fraction, test_fraction), seed, labels=labels)
+    elif protocol == "reference":
+        splits = reference_split(labels, seed)
+    else:
+        raise ValueError(f"imfdb_age protocol must be 'stratified' or 'reference', got {protocol!r}")
+    return select_split(full, split, splits)
+
+
+def reference_split(labels: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    """The write-up's balanced sample: per class 1,600 train and 800 validation images after a seeded shuffle."""
+    rng = np.random.RandomState(seed)
+    n_train, n_valid = REFERENCE_SIZES
+    train, valid = [], []
+    for c, label in enumerate(LABELS):
+        members = np.flatnonzero(labels == c)
+        members = members[rng.permutation(len(members))]
+        if len(members) < n_train + n_valid:
+            logger.warning("imfdb_age reference split: %s has %d images, fewer than %d", label, len(members), n_train + n_valid)
+        train.append(members[:n_train])
+        valid.append(members[n_train : n_train + n_valid])
+    return {"train": np.concatenate(train), "validation": np.concatenate(valid), "all": np.arange(len(labels))}

@@ -1,0 +1,80 @@
+"""SCUT-FBP5500 facial beauty (Liang et al., ICPR 2018): 5,500 faces rated 1-5 by 60 people.
+
+Layout (``SCUT-FBP5500_v2.1.zip`` from Google Drive, extracted): ``SCUT-FBP5500_v2/Images/<name>.jpg`` and
+``SCUT-FBP5500_v2/train_test_files/``: ``All_labels.txt`` (``CF437.jpg 2.883333``), the official
+``split_of_60%training and 40%testing/{train,test}.txt`` and
+``5_folders_cross_validations_files/cross_validation_<k>/{train_<k>,test_<k>}.txt``.
+
+Splits, by ``protocol``:
+
+- ``"reference"`` (default): the write-up 004's 70/20/10 over ``All_labels.txt`` in file order, as scikit-learn's
+  ``train_test_split(test_size=0.3, random_state=42)`` and then ``train_test_split(rest, test_size=1/3,
+  random_state=42)`` give it: ``"train"``, ``"validation"``, ``"test"``.
+- ``"official"``: the official 60/40 ``"train"`` / ``"test"``.
+- ``"fold1"`` ... ``"fold5"``: the official cross-validation folds, ``"train"`` / ``"test"``.
+
+``"all"`` is every row of ``All_labels.txt``. Target: ``beauty`` (float32 mean rating, 1-5).
+Non-commercial research use only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from facezoo.datasets.core import FaceDataset, select_split, train_test_split_indices
+from facezoo.registry import OutputSpec
+
+FOLDER = "SCUT-FBP5500_v2"
+MARKERS = ("Images", "train_test_files/All_labels.txt")
+IMAGES = "5,500"
+DOWNLOAD = "automatic (Google Drive)"
+HEADS = (OutputSpec("beauty", "regression", units="score 1-5"),)
+PROTOCOLS = ("reference", "official", "fold1", "fold2", "fold3", "fold4", "fold5")
+
+
+def _read_labels(path: Path) -> list[tuple[str, float]]:
+    rows = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip():
+            fields = line.split()
+            if len(fields) != 2:
+                raise ValueError(f"{path} line {number}: expected '<image> <score>', got {line!r}")
+            rows.append((fields[0], float(fields[1])))
+    return rows
+
+
+def load(folder: Path, split: str, *, protocol: str = "reference") -> FaceDataset:
+    """Parse ``All_labels.txt`` and the split files; return ``split`` of ``protocol`` (see the module docstring)."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"scut_fbp5500 protocol must be one of {PROTOCOLS}, got {protocol!r}")
+    files = folder / "train_test_files"
+    rows = _read_labels(files / "All_labels.txt")
+    full = FaceDataset(
+        name="scut_fbp5500",
+        split="all",
+        paths=[str(folder / "Images" / name) for name, _ in rows],
+        targets={"beauty": np.asarray([score for _, score in rows], dtype=np.float32)},
+        heads=HEADS,
+    )
+    if protocol == "reference":
+        train, rest = train_test_split_indices(len(rows), 0.3, 42)
+        valid, test = train_test_split_indices(len(rest), 1 / 3, 42)
+        splits = {"train": train, "validation": rest[valid], "test": rest[test]}
+    else:
+        if protocol == "official":
+            base, names = files / "split_of_60%training and 40%testing", ("train.txt", "test.txt")
+        else:
+            k = protocol[-1]
+            base = files / "5_folders_cross_validations_files" / f"cross_validation_{k}"
+            names = (f"train_{k}.txt", f"test_{k}.txt")
+        position = {name: i for i, (name, _) in enumerate(rows)}
+        splits = {}
+        for part, name in zip(("train", "test"), names):
+            listed = [image for image, _ in _read_labels(base / name)]
+            unknown = [image for image in listed if image not in position]
+            if unknown:
+                raise ValueError(f"{base / name} lists {unknown[0]!r} (and {len(unknown) - 1} more) not in All_labels.txt")
+            splits[part] = np.asarray([position[image] for image in listed], dtype=np.int64)
+    return select_split(full, split, {**splits, "all": np.arange(len(rows))})
