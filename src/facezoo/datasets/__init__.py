@@ -27,7 +27,7 @@ from typing import Any
 
 from facezoo.datasets.augment import Augmentation
 from facezoo.datasets.core import DatasetNotFoundError, FaceDataset, default_root, is_dataset_dir
-from facezoo.datasets.download import ChecksumError, DownloadError, ManualDownloadRequired, prepare, read_checksums
+from facezoo.datasets.downloader import ChecksumError, DownloadError, ManualDownloadRequired, prepare, read_checksums
 
 __all__ = [
     "Augmentation",

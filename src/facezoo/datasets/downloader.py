@@ -39,7 +39,7 @@ __all__ = [
 
 logger = logging.getLogger("facezoo.datasets")
 
-_CHUNK = 1 << 20
+_CHUNK = 1 << 16
 _HOPS = 3  # Drive confirmation pages followed at most
 _FORM = re.compile(r"<form[^>]*\baction=\"([^\"]+)\"[^>]*>(.*?)</form>", re.S | re.I)
 _HIDDEN = re.compile(r"<input[^>]*\btype=\"hidden\"[^>]*\bname=\"([^\"]+)\"[^>]*\bvalue=\"([^\"]*)\"", re.I)
