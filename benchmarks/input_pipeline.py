@@ -10,7 +10,9 @@ Prints images/s for, in one run on the images of ``../shared/data/UTKFace`` (or 
 - the raw limit: the best of decode + resize in a tight loop on all cores, with tf.data (read, decode, resize only)
   and with PIL in a thread pool.
 
-Run: ``python benchmarks/input_pipeline.py [--data DIR] [--size 128] [--batch 32] [--limit N]``.
+Each loader runs ``--repeat`` times (default 3) and the fastest run is reported, since the machine may be shared.
+
+Run: ``python benchmarks/input_pipeline.py [--data DIR] [--size 128] [--batch 32] [--limit N] [--repeat 3]``.
 """
 
 from __future__ import annotations
@@ -30,10 +32,15 @@ def rate(n: int, seconds: float) -> float:
     return n / seconds
 
 
-def timed(fn) -> tuple[int, float]:
-    start = time.perf_counter()
-    n = fn()
-    return n, time.perf_counter() - start
+def timed(fn, repeat: int) -> tuple[int, float]:
+    """``(images, seconds)`` of the fastest of ``repeat`` runs (the machine may be shared)."""
+    best = None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        n = fn()
+        seconds = time.perf_counter() - start
+        best = (n, seconds) if best is None or seconds < best[1] else best
+    return best
 
 
 def main() -> None:
@@ -42,6 +49,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=128, help="square output size")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--limit", type=int, default=None, help="use the first N images only")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per loader; the fastest is reported")
     args = parser.parse_args()
 
     import tensorflow as tf
@@ -101,7 +109,7 @@ def main() -> None:
         ("raw limit: tf.data decode+resize", raw_tf),
         ("raw limit: PIL thread pool", raw_pil),
     ):
-        count, seconds = timed(fn)
+        count, seconds = timed(fn, args.repeat)
         results[name] = rate(count, seconds)
         print(f"{name:38s} {results[name]:8.0f} img/s  ({count} images in {seconds:.1f} s)")
     ours, raw = results["as_tf_dataset"], max(results["raw limit: tf.data decode+resize"], results["raw limit: PIL thread pool"])
