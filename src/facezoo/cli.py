@@ -7,6 +7,8 @@ exit 1; usage errors exit 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
 import sys
 from typing import Any, Callable, Sequence
@@ -131,10 +133,13 @@ def cmd_train(args: argparse.Namespace) -> None:
     fit = getattr(training, TRAIN_RECIPES[args.recipe])
     options = {
         key: value
-        for key, value in (("epochs", args.epochs), ("batch_size", args.batch_size), ("limit", args.limit))
+        for key, value in (
+            ("epochs", args.epochs), ("batch_size", args.batch_size), ("image_size", args.image_size), ("limit", args.limit)
+        )
         if value is not None
     }
-    result = fit(args.data_dir, args.output_dir, resume=args.resume, **options)
+    with contextlib.redirect_stdout(sys.stderr):  # Keras progress bars are progress: keep stdout for the result.
+        result = fit(args.data_dir, args.output_dir, resume=args.resume, **options)
     print(json.dumps({"test_metrics": result.test_metrics, "pretrained_dir": str(result.pretrained_dir)}, indent=2))
 
 
@@ -145,8 +150,11 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     dataset = datasets.load(args.dataset, args.data_dir, split=args.split)
     if args.limit:
         dataset = dataset.take(args.limit)
-    report = training.evaluate(model, dataset, by=args.by)
-    print(report.to_markdown())
+    evaluation = training.evaluate(model, dataset, by=args.by)
+    rows = tuple((head, name, value) for head, metrics in evaluation.metrics.items() for name, value in metrics.items())
+    tables = [training.Table(("head", "metric", "value"), rows, title=f"{args.dataset} {args.split}: {len(dataset)} images")]
+    tables += [dataclasses.replace(table, title=table.title or name) for name, table in evaluation.tables.items()]
+    print("\n\n".join(table.to_markdown() for table in tables))
 
 
 def cmd_push(args: argparse.Namespace) -> None:
@@ -195,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", required=True, help="checkpoints, logs and the save_pretrained folder go here")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
+    p.add_argument("--image-size", type=int, help="train at NxN instead of the recipe's size")
     p.add_argument("--limit", type=int, help="use at most N images per split (smoke runs)")
     p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True, help="continue an interrupted run")
 
