@@ -30,7 +30,8 @@ import keras
 
 from facezoo.registry import model_info
 from facezoo.training.evaluate import Evaluation, Table, evaluate
-from facezoo.training.recipes import Augmentation, Loss, Optimizer, Recipe, Stage
+from facezoo.datasets.augment import Augmentation
+from facezoo.training.recipes import Loss, Optimizer, Recipe, Stage
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -360,19 +361,13 @@ class _Data:
                 out[output] = tf.cast(value, tf.int32) if kinds[output] == "classification" else tf.reshape(tf.cast(value, tf.float32), (-1, 1))
             return images, (next(iter(out.values())) if single else out)
 
+        # Training drops the last, smaller batch (reshuffled each epoch, so every image is still used): every step
+        # then has the global batch, whatever the replica count (TF cannot split some uneven batches over replicas).
         pipeline = ds.as_tf_dataset(
-            size, batch_size, shuffle=training, augment=_augment_config(augmentation) if training else None, seed=seed,
+            size, batch_size, shuffle=training, augment=augmentation if training else None, seed=seed,
+            drop_remainder=training and len(ds) >= batch_size,
         )
         return pipeline.map(select, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
-
-
-def _augment_config(augmentation: Augmentation | None) -> Any:
-    """Map a recipe :class:`Augmentation` onto ``facezoo.datasets``' augmentation config."""
-    if augmentation is None or augmentation == Augmentation():
-        return None
-    from facezoo.datasets import augment
-
-    return augment.from_image_data_generator(**dataclasses.asdict(augmentation))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -497,7 +492,7 @@ def _run_stage(
         callbacks.append(_EpochCheckpoint(tracker, stage))  # Last: sees the learning rate the others set.
         net.fit(
             train, validation_data=val, epochs=stage.epochs, initial_epoch=initial_epoch, callbacks=callbacks,
-            verbose=options.get("verbose", "auto"),
+            shuffle=False, verbose=options.get("verbose", "auto"),
         )
     tracker.finish_stage(net, stage.name)
     return net

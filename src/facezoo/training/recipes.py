@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from facezoo.datasets.augment import Augmentation
+
 __all__ = [
     "Augmentation",
     "Optimizer",
@@ -34,35 +36,6 @@ __all__ = [
 
 def _frozen(mapping: Mapping | None) -> Mapping:
     return MappingProxyType(dict(mapping or {}))
-
-
-@dataclass(frozen=True)
-class Augmentation:
-    """Random training-time augmentation, in Keras ``ImageDataGenerator`` terms (the write-ups' own).
-
-    Attributes:
-        horizontal_flip: Flip left-right with probability 0.5.
-        rotation_range: Maximum rotation in degrees.
-        width_shift_range: Maximum horizontal shift, fraction of the width.
-        height_shift_range: Maximum vertical shift, fraction of the height.
-        shear_range: Maximum shear angle in degrees (``ImageDataGenerator``'s unit).
-        zoom_range: Zoom in ``[1 - zoom_range, 1 + zoom_range]``.
-        fill_mode: How pixels outside the image are filled (``"nearest"``).
-        random_erasing: Probability of erasing one random rectangle (cutout / random erasing; 0 turns it off).
-        erasing_area: Range of the erased fraction of the image area.
-        erasing_aspect: Range of the erased rectangle's aspect ratio.
-    """
-
-    horizontal_flip: bool = False
-    rotation_range: float = 0.0
-    width_shift_range: float = 0.0
-    height_shift_range: float = 0.0
-    shear_range: float = 0.0
-    zoom_range: float = 0.0
-    fill_mode: str = "nearest"
-    random_erasing: float = 0.0
-    erasing_area: tuple[float, float] = (0.01, 0.2)
-    erasing_aspect: tuple[float, float] = (0.1, 1.0)
 
 
 @dataclass(frozen=True)
@@ -125,7 +98,8 @@ class Stage:
         optimizer: Optimizer and learning-rate schedule.
         losses: Model output name -> loss.
         loss_weights: Model output name -> weight of its loss (1 when absent).
-        augmentation: Training augmentation; ``None`` for none.
+        augmentation: Training augmentation (``facezoo.datasets.Augmentation``, ``ImageDataGenerator`` terms plus
+            random erasing); ``None`` for none.
         image_size: ``(height, width)`` of this stage; ``None`` takes the recipe's.
         freeze_backbone: Freeze (``True``) or unfreeze (``False``) the pretrained-style backbone sub-model;
             ``None`` keeps what the builder set.
