@@ -1,8 +1,9 @@
-"""Predict on every image of a folder and write the results as CSV and JSON.
+"""Predict on every image of a folder; write the results as CSV, Markdown and JSON, and a captioned contact sheet.
 
     python examples/predict_folder.py examples/images --model attractive_net --output-dir runs/predict
 
 MODEL is a registered name (its default pretrained weights), NAME.TAG, hf://org/repo or a save_pretrained folder.
+Writes ``predictions.csv``, ``predictions.md``, ``predictions.json`` and ``predictions.png`` (at most 16 images).
 """
 
 from __future__ import annotations
@@ -10,11 +11,26 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 from pathlib import Path
 
-import facezoo
-from facezoo.cli import _load_model
-from facezoo.inference import expand_image_paths
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from PIL import Image  # noqa: E402
+
+import facezoo  # noqa: E402
+from facezoo.inference import expand_image_paths  # noqa: E402
+from facezoo.training import Table  # noqa: E402
+
+
+def load_model(source: str):
+    """A registered name (NAME or NAME.TAG, with pretrained weights) or anything ``facezoo.hub.from_pretrained`` takes."""
+    name, _, tag = source.partition(".")
+    if name in facezoo.list_models():
+        return facezoo.create_model(name, pretrained=tag or True)
+    return facezoo.hub.from_pretrained(source)
 
 
 def flatten(result: dict) -> dict:
@@ -30,17 +46,38 @@ def flatten(result: dict) -> dict:
     return row
 
 
+def contact_sheet(rows: list[dict], path: Path, columns: int = 4) -> None:
+    """Save up to 16 images, each captioned with its predictions."""
+    rows = rows[:16]
+    n_rows = math.ceil(len(rows) / columns)
+    fig, axes = plt.subplots(n_rows, columns, figsize=(3 * columns, 3.4 * n_rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, row in zip(axes.flat, rows):
+        ax.imshow(Image.open(row["image"]).convert("RGB"))
+        caption = [f"{k}: {v}" for k, v in row.items() if k != "image" and not k.endswith("_probability")]
+        ax.set_title("\n".join([Path(row["image"]).name, *caption]), fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("folder", type=Path)
+    parser.add_argument("folder", type=Path, nargs="?", help="folder of images (or pass --data-dir)")
+    parser.add_argument("--data-dir", type=Path, help="the same as FOLDER")
     parser.add_argument("--model", default="attractive_net")
     parser.add_argument("--output-dir", type=Path, default=Path("runs/predict"))
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--limit", type=int, help="predict on at most N images")
     args = parser.parse_args()
+    folder = args.folder or args.data_dir
+    if folder is None:
+        parser.error("give the image folder as FOLDER or --data-dir")
 
-    paths = expand_image_paths([args.folder])[: args.limit]
-    results = facezoo.predict(_load_model(args.model), paths, batch_size=args.batch_size)
+    paths = expand_image_paths([folder])[: args.limit]
+    if not paths:
+        parser.exit(1, f"predict_folder.py: error: no images in {folder}\n")
+    results = facezoo.predict(load_model(args.model), paths, batch_size=args.batch_size)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     (args.output_dir / "predictions.json").write_text(json.dumps(results, indent=2))
     rows = [flatten(r) for r in results]
@@ -48,6 +85,9 @@ def main() -> None:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+    table = Table(tuple(rows[0]), tuple(tuple(row.values()) for row in rows))
+    (args.output_dir / "predictions.md").write_text(table.to_markdown(digits=4) + "\n")
+    contact_sheet(rows, args.output_dir / "predictions.png")
     print(f"{len(rows)} predictions written to {args.output_dir}")
 
 

@@ -160,7 +160,9 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 def cmd_push(args: argparse.Namespace) -> None:
     from facezoo.hub import push_to_hub
 
-    commit = push_to_hub(args.folder, args.repo_id, revision=args.revision, tag=args.tag, token=args.token)
+    commit = push_to_hub(
+        args.folder, args.repo_id, revision=args.revision, tag=args.tag, token=args.token, endpoint=args.endpoint
+    )
     print(json.dumps({"commit_url": commit.commit_url, "sha": commit.oid}, indent=2))
 
 
@@ -221,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--revision", help="branch to commit to")
     p.add_argument("--tag", help="tag the new commit")
     p.add_argument("--token", help="Hub token (default: the cached login or HF_TOKEN)")
+    p.add_argument("--endpoint", help="Hub URL (default: HF_ENDPOINT or https://huggingface.co)")
     return parser
 
 
