@@ -1,0 +1,56 @@
+"""Tiny registered stand-ins for DenseNet121 and MobileNetV2, so example smoke-runs train in seconds.
+
+Importing this module registers ``stand_in_person_attributes`` and ``stand_in_attractive_net`` with the outputs of
+the real models; ``tests/test_examples.py`` imports it in the example's process before running the script.
+"""
+
+from __future__ import annotations
+
+from facezoo import registry
+from facezoo.models.person_attributes import PERSON_ATTRIBUTE_HEADS
+
+
+def _backbone(shape, name: str):
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape)
+    x = layers.Conv2D(4, 3, strides=2, padding="same", activation="relu")(inputs)
+    return keras.Model(inputs, layers.Conv2D(8, 3, padding="same", activation="relu")(x), name=name)
+
+
+def stand_in_person_attributes(input_shape=(32, 32, 3)):
+    """A two-convolution backbone sub-model and the eight person-attribute heads."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(input_shape, name="image")
+    features = layers.GlobalAveragePooling2D()(_backbone(input_shape, "backbone")(layers.Rescaling(1 / 255)(inputs)))
+    outputs = {
+        head: layers.Dense(len(labels), activation="softmax", name=f"{head}_output")(features)
+        for head, labels in PERSON_ATTRIBUTE_HEADS.items()
+    }
+    return keras.Model(inputs, outputs, name="stand_in_person_attributes")
+
+
+def stand_in_attractive_net(input_shape=(32, 32, 3), freeze_backbone=True):
+    """A backbone sub-model -> global average pooling -> Dense(1) named ``beauty``."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(input_shape, name="image")
+    backbone = _backbone(input_shape, "backbone")
+    backbone.trainable = not freeze_backbone
+    x = layers.GlobalAveragePooling2D()(backbone(layers.Rescaling(1 / 127.5, offset=-1)(inputs)))
+    return keras.Model(inputs, layers.Dense(1, name="beauty")(x), name="stand_in_attractive_net")
+
+
+for _builder, _real in (
+    (stand_in_person_attributes, "person_attributes_densenet121"),
+    (stand_in_attractive_net, "attractive_net"),
+):
+    _info = registry.model_info(_real)
+    registry.register_model(
+        family=_info.family, task=_info.task, outputs=_info.outputs, dataset=_info.dataset,
+        reference="test stand-in", num_params=0,
+    )(_builder)
