@@ -21,22 +21,15 @@ from pathlib import Path
 import numpy as np
 
 from facezoo.datasets.core import FaceDataset, fraction_split, select_split
+from facezoo.models.person_attributes import PERSON_ATTRIBUTE_HEADS
 from facezoo.registry import OutputSpec
 
 FOLDER = "hvc"
 MARKERS = ("hvc_annotations.csv",)
 IMAGES = "13,573"
 DOWNLOAD = "automatic (Google Drive)"
-LABELS: dict[str, tuple[str, ...]] = {
-    "gender": ("female", "male"),
-    "image_quality": ("Average", "Bad", "Good"),
-    "age": ("15-25", "25-35", "35-45", "45-55", "55+"),
-    "weight": ("normal-healthy", "over-weight", "slightly-overweight", "underweight"),
-    "bag": ("Daily/Office/Work Bag", "Grocery/Home/Plastic Bag", "None"),
-    "footwear": ("CantSee", "Fancy", "Normal"),
-    "pose": ("Back", "Front-Frontish", "Side"),
-    "emotion": ("Angry/Serious", "Happy", "Neutral", "Sad"),
-}
+#: Head -> labels: the model's own vocabularies.
+LABELS: dict[str, tuple[str, ...]] = PERSON_ATTRIBUTE_HEADS
 #: Head -> CSV column.
 COLUMNS = {
     "gender": "gender",
