@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 import facezoo
+import facezoo.hub
 
 ROOT = Path(__file__).resolve().parents[1]
 EMBED_LIMIT = 10 * 1024 * 1024
@@ -42,16 +43,35 @@ def main() -> None:
     parser.add_argument("--tag", required=True, help="weight tag, e.g. the dataset name")
     parser.add_argument("--hardware", required=True, help="what it was trained on")
     parser.add_argument("--split", default="test", help="the split the metrics were measured on, in words")
-    parser.add_argument("--command", help="the command that trained it (recorded in the entry)")
+    parser.add_argument("--command", required=True, help="the command that trained it (recorded in card and entry)")
+    parser.add_argument("--notes", default="", help="what the card must say beyond the recipe (deviations, targets)")
     args = parser.parse_args()
 
     result = json.loads((args.run_dir / "result.json").read_text())
     pretrained = args.run_dir / result["pretrained_dir"]
     config = json.loads((pretrained / "config.json").read_text())
-    architecture, dataset = config["architecture"], result["training_args"].get("dataset", "")
+    architecture, dataset = config["architecture"], result["training_args"]["dataset"]
     repo_name = f"{architecture}-{args.tag}"
     folder = ROOT / "weights" / repo_name
     copy_atomically(pretrained, folder)
+    folder.chmod(0o755)
+    metrics = {k: v for k, v in result["test_metrics"].items() if not k.endswith("/count")}
+    training_args = result["training_args"]
+    notes = " ".join(
+        part
+        for part in (
+            f"Trained with the facezoo.training recipe `{result['recipe']}` ({training_args.get('reference', '')}),",
+            f"{len(result['history'].get('epoch', []))} epochs in {result['wall_time_s'] / 60:.0f} minutes on {args.hardware}.",
+            f"Command: `{args.command}`.",
+            args.notes,
+        )
+        if part
+    )
+    card = facezoo.hub.model_card(
+        architecture, config["config"], metrics=metrics, dataset=dataset, split=args.split,
+        license=training_args.get("license"), notes=notes, training_args=training_args, repo_id=f"facezoo/{repo_name}",
+    )
+    (folder / "README.md").write_text(card, encoding="utf-8")
     weights_file = folder / "model.weights.h5"
     data = weights_file.read_bytes()
     embedded = None
@@ -66,7 +86,7 @@ def main() -> None:
         sha256=hashlib.sha256(data).hexdigest(),
         file_size=len(data),
         config=config["config"],
-        metrics={k: round(v, 4) for k, v in result["test_metrics"].items() if not k.endswith("/count")},
+        metrics={k: round(v, 4) for k, v in metrics.items()},
         split=args.split,
         dataset=dataset,
         license="other: non-commercial research only (the dataset's terms)",
@@ -77,8 +97,8 @@ def main() -> None:
             "hardware": args.hardware,
             "wall_time_s": round(result["wall_time_s"]),
             "epochs": len(result["history"].get("epoch", [])),
-            "command": args.command or "",
-            "training_args": result["training_args"],
+            "command": args.command,
+            "training_args": f"weights/{repo_name}/training_args.json",
         },
     )
     print(f"weights/{repo_name}/ written; embedded: {embedded}")

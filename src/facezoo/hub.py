@@ -371,12 +371,14 @@ def model_card(
     tags: Iterable[str] = (),
     notes: str | None = None,
     training_args: Mapping[str, Any] | None = None,
+    repo_id: str | None = None,
 ) -> str:
     """The model card (``README.md``) of a facezoo model: Hub YAML front matter and prose.
 
     The front matter holds ``library_name: keras``, tags, licence, datasets, ``pipeline_tag`` and a
     ``model-index`` with the metrics; the prose describes the model, the recipe, the metrics and the split,
-    limitations and bias, citations and how to load it. See :func:`save_pretrained` for the arguments.
+    limitations and bias, citations and how to load it. See :func:`save_pretrained` for the other arguments;
+    ``repo_id`` is the Hub repository the card will live in (named in "How to load").
     """
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
@@ -438,7 +440,7 @@ def model_card(
         "on it, and do not use it to make decisions about individuals.",
         f"**License.** {_citations.NON_COMMERCIAL}" + (f" Stated licence: {license}." if license else ""),
         "## How to load",
-        f'```python\nfrom facezoo.hub import from_pretrained\n\nmodel = from_pretrained("hf://{REPO_ID_PLACEHOLDER}")\n'
+        f'```python\nfrom facezoo.hub import from_pretrained\n\nmodel = from_pretrained("hf://{repo_id or REPO_ID_PLACEHOLDER}")\n'
         "predictions = model.predict(images)  # RGB floats in [0, 255]\n```",
         "## Citation",
         f"Dataset: {citation.reference}." + (f" <{citation.url}>" if citation.url else "")

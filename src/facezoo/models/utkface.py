@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from facezoo.models._common import check_input_shape, check_positive_int, scaled_input
-from facezoo.registry import OutputSpec, register_model
+from facezoo.registry import OutputSpec, WeightsInfo, register_model
 
 if TYPE_CHECKING:
     import keras
@@ -18,6 +18,40 @@ GENDER_LABELS = ("male", "female")
 RACE_LABELS = ("White", "Black", "Asian", "Indian", "Others")
 #: Age head output = AGE_OFFSET + AGE_SCALE * z, so an untrained head starts near UTKFace's mean age and spread.
 AGE_OFFSET, AGE_SCALE = 33.0, 20.0
+
+#: Weights trained by ``facezoo.training.fit_utkface`` (card: ``weights/utkface_multitask-utkface/README.md``).
+UTKFACE_WEIGHTS = WeightsInfo(
+    tag="utkface",
+    repo_id="facezoo/utkface_multitask-utkface",
+    revision="main",
+    filename="model.weights.h5",
+    sha256="1554b974ce7ab137a3ef6534ed1ff6fd79438d5ff0bfa3411c6567461208bb4e",
+    file_size=5_252_640,
+    config={"input_shape": (64, 64, 3), "width": 32, "dropout": 0.3},
+    metrics={
+        "age/mae": 6.3739,
+        "age/rmse": 8.9192,
+        "age/pearson_r": 0.903,
+        "gender/accuracy": 0.8867,
+        "gender/macro_f1": 0.8863,
+        "race/accuracy": 0.7422,
+        "race/macro_f1": 0.6219,
+    },
+    split="test (seeded 10%, 900 images, of facezoo's UTKFace copy)",
+    dataset="utkface",
+    license="other: non-commercial research only (the dataset's terms)",
+    recipe="facezoo.training recipe 'utkface' at 64x64, 25 epochs",
+    num_params=1_284_200,
+    embedded="facezoo/weights/utkface_multitask-utkface/model.weights.h5",
+    extra={
+        "hardware": "2 CPU cores (x86-64, no GPU) shared with other jobs, TensorFlow 2.21",
+        "wall_time_s": 1017,
+        "epochs": 25,
+        "command": "python -c \"import facezoo.training as t; "
+        "t.fit_utkface('../shared/data/UTKFace', 'runs/utkface64', image_size=64, epochs=25, seed=0)\"",
+        "training_args": "weights/utkface_multitask-utkface/training_args.json",
+    },
+)
 
 
 @register_model(
@@ -31,6 +65,7 @@ AGE_OFFSET, AGE_SCALE = 33.0, 20.0
     dataset="utkface",
     reference=REFERENCE,
     num_params=1_284_200,
+    weights=(UTKFACE_WEIGHTS,),
 )
 def utkface_multitask(
     input_shape: tuple[int, int, int] = (128, 128, 3), width: int = 32, dropout: float = 0.3
