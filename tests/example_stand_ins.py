@@ -1,7 +1,8 @@
 """Tiny registered stand-ins for DenseNet121 and MobileNetV2, so example smoke-runs train in seconds.
 
 Importing this module registers ``stand_in_person_attributes`` and ``stand_in_attractive_net`` with the outputs of
-the real models; ``tests/test_examples.py`` imports it in the example's process before running the script.
+the real models: ``tests/test_examples.py`` imports it in the example's process before running the script, and the
+training tests' ``tiny_models`` fixture uses it for the session.
 """
 
 from __future__ import annotations
@@ -45,12 +46,26 @@ def stand_in_attractive_net(input_shape=(32, 32, 3), freeze_backbone=True):
     return keras.Model(inputs, layers.Dense(1, name="beauty")(x), name="stand_in_attractive_net")
 
 
-for _builder, _real in (
-    (stand_in_person_attributes, "person_attributes_densenet121"),
-    (stand_in_attractive_net, "attractive_net"),
-):
-    _info = registry.model_info(_real)
-    registry.register_model(
-        family=_info.family, task=_info.task, outputs=_info.outputs, dataset=_info.dataset,
-        reference="test stand-in", num_params=0,
-    )(_builder)
+STAND_INS = {"stand_in_person_attributes": "person_attributes_densenet121", "stand_in_attractive_net": "attractive_net"}
+
+
+def register() -> tuple[str, ...]:
+    """Register the stand-ins (once) with the outputs of the real models; returns their names."""
+    for name, real in STAND_INS.items():
+        if name not in registry.list_models():
+            info = registry.model_info(real)
+            registry.register_model(
+                family=info.family, task=info.task, outputs=info.outputs, dataset=info.dataset,
+                reference="test stand-in", num_params=0,
+            )(globals()[name])
+    return tuple(STAND_INS)
+
+
+def unregister() -> None:
+    """Remove the stand-ins from the registry."""
+    for name in STAND_INS:
+        registry._BUILDERS.pop(name, None)
+        registry._INFOS.pop(name, None)
+
+
+register()

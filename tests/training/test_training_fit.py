@@ -20,9 +20,9 @@ from facezoo import training
 CASES = {
     "fit_selfie_resnet": dict(image_size=32, n_layers=3, n_filters=4),
     "fit_age_cnn": dict(image_size=96),
-    "fit_person_attributes": dict(model="tiny_person_attributes"),  # the five stages at 100 then 200 px
+    "fit_person_attributes": dict(model="stand_in_person_attributes"),  # the five stages at 100 then 200 px
     "fit_celeba_gender": dict(image_size=(36, 30)),
-    "fit_attractive_net": dict(model="tiny_attractive_net", image_size=32),
+    "fit_attractive_net": dict(model="stand_in_attractive_net", image_size=32),
     "fit_utkface": dict(image_size=32, width=4),
 }
 STAGES = {"fit_person_attributes": 5, "fit_attractive_net": 2}
@@ -88,7 +88,7 @@ def test_interrupted_run_resumes(synthetic_root, tmp_path, monkeypatch):
 
 
 def test_interrupted_multi_stage_run_resumes_in_its_stage(synthetic_root, tiny_models, tmp_path, monkeypatch):
-    kwargs = dict(model="tiny_attractive_net", epochs=2, batch_size=8, image_size=32, verbose=0)
+    kwargs = dict(model="stand_in_attractive_net", epochs=2, batch_size=8, image_size=32, verbose=0)
     with monkeypatch.context() as patch:
         _interrupt_after(patch, 3)  # Stage 1 done, stage 2 after one epoch.
         with pytest.raises(_Interrupt):
