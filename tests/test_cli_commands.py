@@ -88,10 +88,11 @@ def test_download_bad_input(capsys, tmp_path):
 def test_train_prints_json_results_on_stdout(capsys, data_root, tmp_path):
     code, out, err = run(
         capsys, "train", "age_cnn", "--data-dir", data_root, "--output-dir", tmp_path, "--epochs", "1",
-        "--limit", "8", "--batch-size", "4", "--image-size", "94",
+        "--limit", "8", "--batch-size", "4", "--image-size", "94", "--seed", "3",
     )
     assert code == 0, err
     result = json.loads(out)  # Keras progress went to stderr.
+    assert json.loads((tmp_path / "run.json").read_text())["seed"] == 3
     assert set(result["test_metrics"]) == {"accuracy", "macro_f1", "count"}
     assert (Path(result["pretrained_dir"]) / "config.json").is_file()
 

@@ -134,7 +134,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     options = {
         key: value
         for key, value in (
-            ("epochs", args.epochs), ("batch_size", args.batch_size), ("image_size", args.image_size), ("limit", args.limit)
+            ("epochs", args.epochs), ("batch_size", args.batch_size), ("image_size", args.image_size), ("limit", args.limit),
+            ("seed", args.seed),
         )
         if value is not None
     }
@@ -207,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--image-size", type=int, help="train at NxN instead of the recipe's size")
     p.add_argument("--limit", type=int, help="use at most N images per split (smoke runs)")
+    p.add_argument("--seed", type=int, help="seed of initialisation, shuffling and augmentation")
     p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True, help="continue an interrupted run")
 
     p = command("evaluate", cmd_evaluate, "evaluate a model on a dataset split")
