@@ -80,15 +80,20 @@ def test_predictions_on_the_astronaut_are_in_range():
         assert sum(result[head]["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
 
 
-def test_utkface_weights_reproduce_their_recorded_test_metrics():
-    if not (SHARED_DATA / "UTKFace").is_dir():
-        pytest.skip(f"no shared data at {SHARED_DATA}")
-    weights = facezoo.model_info("utkface_multitask").weights["utkface"]
-    test = facezoo.datasets.load("utkface", SHARED_DATA / "UTKFace", split="test")
-    assert len(test) == 900
-    metrics = facezoo.evaluate(facezoo.models.utkface_multitask(pretrained=True), test).flat()
-    for name, value in weights.metrics.items():
-        assert metrics[name] == pytest.approx(value, abs=2e-3), name
+#: Dataset name -> its folder in ../shared/data.
+SHARED_FOLDERS = {"utkface": "UTKFace", "imfdb_age": "imfdb-age", "celeba": "celeba", "scut_fbp5500": "SCUT-FBP5500_v2"}
+
+
+@pytest.mark.parametrize("name, tag", PUBLISHED)
+def test_weights_reproduce_their_recorded_test_metrics(name, tag):
+    weights = facezoo.model_info(name).weights[tag]
+    folder = SHARED_DATA / SHARED_FOLDERS[weights.dataset]
+    if not folder.is_dir():
+        pytest.skip(f"no shared data at {folder}")
+    test = facezoo.datasets.load(weights.dataset, folder, split="test")
+    metrics = facezoo.evaluate(facezoo.create_model(name, pretrained=tag), test).flat()
+    for metric, value in weights.metrics.items():
+        assert metrics[metric] == pytest.approx(value, abs=2e-3), metric
 
 
 def test_batched_predict_on_real_faces_matches_single_images():
