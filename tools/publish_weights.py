@@ -55,7 +55,7 @@ def main() -> None:
     folder = ROOT / "weights" / repo_name
     copy_atomically(pretrained, folder)
     folder.chmod(0o755)
-    metrics = {k: v for k, v in result["test_metrics"].items() if not k.endswith("/count")}
+    metrics = {k: v for k, v in result["test_metrics"].items() if k.split("/")[-1] != "count"}
     training_args = result["training_args"]
     notes = " ".join(
         part

@@ -10,13 +10,33 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from facezoo.models._common import backbone_weights_arg, check_choice, check_input_shape, check_positive_int, scaled_input
-from facezoo.registry import OutputSpec, register_model
+from facezoo.registry import OutputSpec, WeightsInfo, register_model
 
 if TYPE_CHECKING:
     import keras
 
 REFERENCE = "001: Age detection of Indian actors (IMFDB), small CNN and VGG16 transfer"
 AGE_LABELS = ("YOUNG", "MIDDLE", "OLD")
+
+
+#: Weights trained by ``facezoo.training`` (card: ``weights/age_cnn-imfdb_age/README.md``).
+AGE_CNN_WEIGHTS = WeightsInfo(
+    tag='imfdb_age',
+    repo_id='facezoo/age_cnn-imfdb_age',
+    revision='main',
+    filename='model.weights.h5',
+    sha256='e3dbcc504cd2d3a96c2033d8ab0da285a13644ffb56cdab5cfb9f275ea8ed545',
+    file_size=2_692_744,
+    config={'variant': 'regularized', 'input_shape': (128, 128, 3), 'num_classes': 3},
+    metrics={'accuracy': 0.7355, 'macro_f1': 0.6018},
+    split="test (stratified 10%, 1,690 images, of facezoo's IMFDB copy)",
+    dataset='imfdb_age',
+    license="other: non-commercial research only (the dataset's terms)",
+    recipe="facezoo.training recipe 'age_cnn'",
+    num_params=656_579,
+    embedded='facezoo/weights/age_cnn-imfdb_age/model.weights.h5',
+    extra={'hardware': '2 CPU cores (x86-64, no GPU), TensorFlow 2.21', 'wall_time_s': 2461, 'epochs': 12, 'command': 'python -c "import facezoo.training as t; t.fit_age_cnn(\'../shared/data/imfdb-age\', \'runs/age_cnn\', variant=\'regularized\', epochs=12, seed=0)"', 'training_args': 'weights/age_cnn-imfdb_age/training_args.json'},
+)
 
 
 def _age_outputs(num_classes: int = 3) -> tuple[OutputSpec, ...]:
@@ -30,6 +50,7 @@ def _age_outputs(num_classes: int = 3) -> tuple[OutputSpec, ...]:
     dataset="imfdb_age",
     reference=REFERENCE,
     num_params=652_611,
+    weights=(AGE_CNN_WEIGHTS,),
 )
 def age_cnn(
     variant: str = "baseline", input_shape: tuple[int, int, int] = (128, 128, 3), num_classes: int = 3
