@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from facezoo.datasets import augment
 from facezoo.datasets.augment import Augmentation
 
 __all__ = [
@@ -188,9 +189,7 @@ _GENERATOR_40 = Augmentation(
     zoom_range=0.2,
     fill_mode="nearest",
 )
-_PERSON_AUGMENTATION = Augmentation(
-    horizontal_flip=True, width_shift_range=0.2, height_shift_range=0.1, zoom_range=0.2, random_erasing=0.5
-)
+_PERSON_AUGMENTATION = augment.PERSON_ATTRIBUTES
 #: Stage 3's "aggressive" augmentation: the write-up gives no numbers; facezoo adds rotation and shear and erases more.
 _PERSON_HEAVY_AUGMENTATION = Augmentation(
     horizontal_flip=True,
