@@ -185,6 +185,22 @@ def test_scut_protocols(tmp_path):
     official = datasets.load("scut_fbp5500", tmp_path, split="test", protocol="official")
     assert official.paths[0].endswith("CF30.jpg") and len(official) == 20
     assert len(datasets.load("scut_fbp5500", tmp_path, split="test", protocol="fold3")) == 10
+    with pytest.raises(ValueError, match="no split 'validation'"):
+        datasets.load("scut_fbp5500", tmp_path, split="validation", protocol="official")
+
+
+def test_scut_validation_fraction_carves_the_official_train(tmp_path):
+    _scut(tmp_path)
+    parts = {
+        s: datasets.load("scut_fbp5500", tmp_path, split=s, protocol="official", validation_fraction=0.2)
+        for s in ("train", "validation", "test")
+    }
+    assert [len(p) for p in parts.values()] == [24, 6, 20]
+    official_train = set(datasets.load("scut_fbp5500", tmp_path, split="train", protocol="official").paths)
+    assert set(parts["train"].paths) | set(parts["validation"].paths) == official_train
+    assert not set(parts["train"].paths) & set(parts["validation"].paths)
+    with pytest.raises(ValueError, match="official protocols only"):
+        datasets.load("scut_fbp5500", tmp_path, split="train", validation_fraction=0.1)
 
 
 def test_train_test_split_matches_scikit_learn():

@@ -13,6 +13,9 @@ Splits, by ``protocol``:
 - ``"official"``: the official 60/40 ``"train"`` / ``"test"``.
 - ``"fold1"`` ... ``"fold5"``: the official cross-validation folds, ``"train"`` / ``"test"``.
 
+The official protocols have no validation part; ``validation_fraction`` (default 0) moves that seeded fraction of
+their ``"train"`` (``seed``, default 42) into a ``"validation"`` split, so that model selection never sees the test.
+
 ``"all"`` is every row of ``All_labels.txt``. Target: ``beauty`` (float32 mean rating, 1-5).
 Non-commercial research use only.
 """
@@ -45,10 +48,17 @@ def _read_labels(path: Path) -> list[tuple[str, float]]:
     return rows
 
 
-def load(folder: Path, split: str, *, protocol: str = "reference") -> FaceDataset:
+def load(
+    folder: Path, split: str, *, protocol: str = "reference", validation_fraction: float = 0.0, seed: int = 42
+) -> FaceDataset:
     """Parse ``All_labels.txt`` and the split files; return ``split`` of ``protocol`` (see the module docstring)."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"scut_fbp5500 protocol must be one of {PROTOCOLS}, got {protocol!r}")
+    if not 0 <= validation_fraction < 1 or (validation_fraction and protocol == "reference"):
+        raise ValueError(
+            f"validation_fraction must be in [0, 1) and is for the official protocols only (the 'reference' protocol "
+            f"has its own validation split), got {validation_fraction!r} with protocol {protocol!r}"
+        )
     files = folder / "train_test_files"
     rows = _read_labels(files / "All_labels.txt")
     full = FaceDataset(
@@ -77,4 +87,7 @@ def load(folder: Path, split: str, *, protocol: str = "reference") -> FaceDatase
             if unknown:
                 raise ValueError(f"{base / name} lists {unknown[0]!r} (and {len(unknown) - 1} more) not in All_labels.txt")
             splits[part] = np.asarray([position[image] for image in listed], dtype=np.int64)
+        if validation_fraction:
+            keep, held = train_test_split_indices(len(splits["train"]), validation_fraction, seed)
+            splits["train"], splits["validation"] = splits["train"][np.sort(keep)], splits["train"][np.sort(held)]
     return select_split(full, split, {**splits, "all": np.arange(len(rows))})
