@@ -147,6 +147,10 @@ def test_evaluate_by_group_and_histogram(synthetic_root, tmp_path):
     assert evaluation.confusion["race"].sum() == len(data)
     table = evaluation.tables["age/by_race"]
     assert sum(row["count"] for row in table.to_dicts()) == len(data)
+    race_labels = facezoo.model_info("utkface_multitask").outputs[2].labels
+    shown = [row["race"] for row in table.to_dicts()]
+    assert shown and set(shown) <= set(race_labels)
+    assert shown == sorted(shown, key=race_labels.index)
     evaluation.plot_errors(tmp_path / "errors.png")
     assert (tmp_path / "errors.png").stat().st_size > 0
     with pytest.raises(ValueError, match="names no annotation"):

@@ -230,22 +230,34 @@ def _match_targets(outputs: list[str], available: dict[str, Any], explicit: dict
     return mapping
 
 
-def _groups(dataset: Any, names: list[str]) -> dict[str, np.ndarray]:
+def _groups(dataset: Any, names: list[str]) -> dict[str, tuple[np.ndarray, tuple[str, ...] | None]]:
+    """Each ``by`` name's values, with the class labels when it is a labelled target head (e.g. UTKFace race)."""
     sources = {**dict(dataset.targets), **dict(getattr(dataset, "annotations", {}) or {})}
     missing = [name for name in names if name not in sources]
     if missing:
         raise ValueError(f"by={missing} names no annotation of this dataset; available: {', '.join(sources)}.")
-    return {name: np.asarray(sources[name]).reshape(len(dataset), -1)[:, 0] for name in names}
+    labels = {spec.name: spec.labels for spec in getattr(dataset, "heads", ()) if spec.labels}
+    return {
+        name: (
+            np.asarray(sources[name]).reshape(len(dataset), -1)[:, 0],
+            labels.get(name) if name in dataset.targets else None,
+        )
+        for name in names
+    }
 
 
-def _group_table(spec: OutputSpec, truth: np.ndarray, predicted: np.ndarray, group: np.ndarray, name: str) -> Table:
+def _group_table(
+    spec: OutputSpec, truth: np.ndarray, predicted: np.ndarray, group: tuple[np.ndarray, tuple[str, ...] | None], name: str
+) -> Table:
+    values, labels = group
     rows = []
-    for value in sorted(set(group.tolist()), key=str):
-        mask = group == value
+    for value in sorted(set(values.tolist()), key=lambda v: (isinstance(v, str), v)):
+        mask = values == value
+        shown = labels[int(value)] if labels else value
         if spec.kind == "regression":
             error = truth[mask] - predicted[mask]
-            rows.append((value, int(mask.sum()), float(np.mean(np.abs(error))), float(np.mean(error))))
+            rows.append((shown, int(mask.sum()), float(np.mean(np.abs(error))), float(np.mean(error))))
         else:
-            rows.append((value, int(mask.sum()), float(np.mean(truth[mask] == predicted[mask]))))
+            rows.append((shown, int(mask.sum()), float(np.mean(truth[mask] == predicted[mask]))))
     columns = (name, "count", "mae", "mean_error") if spec.kind == "regression" else (name, "count", "accuracy")
     return Table(columns, tuple(rows), title=f"{spec.name} by {name}")
