@@ -48,12 +48,16 @@ def test_bad_files_raise_or_skip(tmp_path, caplog):
     ds = _dataset(tmp_path, n=4)
     (tmp_path / "1.jpg").write_text("not an image")
     truncated = tmp_path / "2.jpg"
-    truncated.write_bytes(truncated.read_bytes()[:200])  # passes the header check, fails to decode
-    with pytest.raises(ValueError, match=r"1\.jpg.*on_error='skip'"):
+    truncated.write_bytes(truncated.read_bytes()[:200])  # a JPEG header without its end: would fail to decode
+    with pytest.raises(ValueError, match=r"1\.jpg.*\(and 1 more\).*on_error='skip'"):
         ds.as_tf_dataset((8, 8), 2)
+    (tmp_path / "1.jpg").write_bytes((tmp_path / "0.jpg").read_bytes())
+    with pytest.raises(ValueError, match=r"2\.jpg.*missing or not an image"):
+        ds.as_tf_dataset((8, 8), 2)
+    (tmp_path / "1.jpg").write_text("not an image")
     with caplog.at_level("WARNING", logger="facezoo.datasets"):
         batches = list(ds.as_tf_dataset((8, 8), 2, on_error="skip"))
-    assert "skipped 1" in caplog.text
+    assert "skipped 2" in caplog.text
     assert sum((y.numpy().tolist() for _, y in batches), []) == [0.0, 3.0]
 
 

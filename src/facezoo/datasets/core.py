@@ -175,11 +175,18 @@ class FaceDataset:
 
 
 def _looks_like_image(path: str) -> bool:
+    """Starts like an image and, for JPEG and PNG, ends like one (a truncated download fails to decode)."""
     try:
         with open(path, "rb") as f:
             head = f.read(8)
+            f.seek(max(os.fstat(f.fileno()).st_size - 1024, 0))
+            tail = f.read()
     except OSError:
         return False
+    if head.startswith(b"\xff\xd8\xff"):
+        return b"\xff\xd9" in tail
+    if head.startswith(b"\x89PNG"):
+        return b"IEND" in tail
     return head.startswith(_MAGIC)
 
 
