@@ -221,3 +221,11 @@ def _literal(text: str) -> str:
     import re
 
     return re.escape(text)
+
+
+def test_attractive_net_from_scratch_uses_fast_batch_norm_statistics():
+    from keras import layers
+
+    model = facezoo.models.attractive_net(input_shape=(64, 64, 3))
+    momenta = {layer.momentum for layer in model.get_layer("mobilenetv2_1.00_64").layers if isinstance(layer, layers.BatchNormalization)}
+    assert momenta == {0.99}

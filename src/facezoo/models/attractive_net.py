@@ -36,7 +36,8 @@ def attractive_net(
 
     Args:
         input_shape: RGB input (height, width, 3), floats in [0, 255].
-        backbone_weights: ``None`` (random init) or ``"imagenet"`` (keras.applications weights).
+        backbone_weights: ``None`` (random init; batch-norm momentum 0.99 instead of 0.999) or ``"imagenet"``
+            (keras.applications weights).
         freeze_backbone: Freeze MobileNetV2 (stage 1 of the recipe: 1,281 trainable parameters).
 
     Returns:
@@ -52,6 +53,12 @@ def attractive_net(
     )
     inputs, x = scaled_input(shape, scale=1.0 / 127.5, offset=-1.0)
     backbone = keras.applications.MobileNetV2(include_top=False, weights=weights, input_shape=shape, pooling="avg")
+    if weights is None:
+        # keras.applications' 0.999 suits fine-tuning ImageNet statistics; from scratch it leaves the moving
+        # statistics far from the batch ones for thousands of steps, so validation lags training badly.
+        for layer in backbone.layers:
+            if isinstance(layer, layers.BatchNormalization):
+                layer.momentum = 0.99
     backbone.trainable = not freeze_backbone
     outputs = layers.Dense(1, name="beauty")(backbone(x))
     return keras.Model(inputs, outputs, name=name)
