@@ -90,7 +90,7 @@ def test_weights_reproduce_their_recorded_test_metrics(name, tag):
     folder = SHARED_DATA / SHARED_FOLDERS[weights.dataset]
     if not folder.is_dir():
         pytest.skip(f"no shared data at {folder}")
-    test = facezoo.datasets.load(weights.dataset, folder, split="test")
+    test = facezoo.datasets.load(weights.dataset, folder, split="test", **weights.dataset_options)
     metrics = facezoo.evaluate(facezoo.create_model(name, pretrained=tag), test).flat()
     for metric, value in weights.metrics.items():
         assert metrics[metric] == pytest.approx(value, abs=2e-3), metric

@@ -89,6 +89,7 @@ def main() -> None:
         metrics={k: round(v, 4) for k, v in metrics.items()},
         split=args.split,
         dataset=dataset,
+        dataset_options=training_args.get("dataset_options", {}),
         license="other: non-commercial research only (the dataset's terms)",
         recipe=f"facezoo.training recipe {result['recipe']!r}",
         num_params=facezoo.create_model(architecture, **config["config"]).count_params(),

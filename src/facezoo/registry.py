@@ -78,6 +78,7 @@ class WeightsInfo:
         metrics: Measured metrics, e.g. ``{"mae": 0.24}``.
         split: The split the metrics were measured on.
         dataset: Dataset name (``facezoo.datasets``).
+        dataset_options: Options of ``facezoo.datasets.load`` that give that split (e.g. ``{"protocol": "official"}``).
         license: License of the weights.
         recipe: Short description of, or link to, the training recipe.
         num_params: Total parameter count of the model with these weights.
@@ -95,6 +96,7 @@ class WeightsInfo:
     metrics: Mapping[str, float] = field(default_factory=dict)
     split: str = ""
     dataset: str = ""
+    dataset_options: Mapping[str, Any] = field(default_factory=dict)
     license: str = ""
     recipe: str = ""
     num_params: int = 0
@@ -102,7 +104,7 @@ class WeightsInfo:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in ("config", "metrics", "extra"):
+        for name in ("config", "metrics", "dataset_options", "extra"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
 
 
