@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from facezoo.models._common import backbone_weights_arg, check_input_shape, scaled_input
-from facezoo.registry import OutputSpec, register_model
+from facezoo.registry import OutputSpec, WeightsInfo, register_model
 
 if TYPE_CHECKING:
     import keras
@@ -16,10 +16,38 @@ if TYPE_CHECKING:
 REFERENCE = "003: CelebA gender (Male attribute), InceptionV3 transfer vs simple CNN"
 _OUTPUTS = (OutputSpec("male", "binary", ("female", "male")),)
 
+#: Weights trained by ``facezoo.training`` (card: ``weights/celeba_cnn-celeba/README.md``); 66 MB, not embedded.
+CELEBA_CNN_WEIGHTS = WeightsInfo(
+    tag="celeba",
+    repo_id="facezoo/celeba_cnn-celeba",
+    revision="main",
+    filename="model.weights.h5",
+    sha256="f9cdf1afe59ce22c42bc1e23b24610e3779ebd1512e9d23696b0d5c7c5b1e483",
+    file_size=66_085_808,
+    config={"input_shape": (218, 178, 3)},
+    metrics={"accuracy": 0.8593, "macro_f1": 0.8151},
+    split="test (identity-disjoint, 18 identities, 540 images of facezoo's CelebA copy)",
+    dataset="celeba",
+    dataset_options={"protocol": "identity", "label_from_identity": True, "identity_fractions": (0.15, 0.15)},
+    license="other: non-commercial research only (the dataset's terms)",
+    recipe="facezoo.training recipe 'celeba_gender', batch 32, 30 epochs",
+    num_params=16_510_529,
+    extra={
+        "hardware": "2 CPU cores (x86-64, no GPU) shared with another training job, TensorFlow 2.21",
+        "wall_time_s": 1938,
+        "epochs": 30,
+        "command": "python -c \"import facezoo.training as t; t.fit_celeba_gender('../shared/data', 'runs/celeba_cnn', "
+        "epochs=30, batch_size=32, seed=0, dataset_options={'protocol': 'identity', 'label_from_identity': True, "
+        "'identity_fractions': (0.15, 0.15)})\"",
+        "training_args": "weights/celeba_cnn-celeba/training_args.json",
+    },
+)
+
 
 @register_model(
     family="celeba", task="classification", outputs=_OUTPUTS, dataset="celeba", reference=REFERENCE,
     num_params=16_510_529,
+    weights=(CELEBA_CNN_WEIGHTS,),
 )
 def celeba_cnn(input_shape: tuple[int, int, int] = (218, 178, 3)) -> keras.Model:
     """Conv32-MaxPool-Conv64-MaxPool-Dropout.25-Conv128-MaxPool-Dropout.25 (3x3 valid, ReLU) -> Flatten ->
