@@ -87,11 +87,22 @@ def test_pretrained_rejects_a_contradicting_config():
         facezoo.models.utkface_multitask(pretrained=True, input_shape=(128, 128, 3))
 
 
-def test_predictions_on_the_astronaut_are_in_range():
-    result = facezoo.predict("utkface_multitask", ASTRONAUT)[0]
-    assert 0 < result["age"]["score"] < 100
-    for head in ("gender", "race"):
-        assert sum(result[head]["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+#: Plausible range of each regression head's prediction on a real adult face.
+SCORE_RANGES = {"age": (0, 100), "beauty": (1, 5)}
+
+
+@pytest.mark.parametrize("name, tag", PUBLISHED)
+def test_predictions_on_the_astronaut_are_in_range(name, tag, fake_hub):
+    result = facezoo.predict(load_published(name, tag, fake_hub), ASTRONAUT)[0]
+    for spec in facezoo.model_info(name).outputs:
+        if spec.kind == "regression":
+            low, high = SCORE_RANGES[spec.name]
+            assert low <= result[spec.name]["score"] <= high, spec.name
+        else:
+            probabilities = result[spec.name]["probabilities"]
+            assert set(probabilities) == set(spec.labels)
+            assert sum(probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+            assert result[spec.name]["label"] == max(probabilities, key=probabilities.get)
 
 
 #: Dataset name -> its folder in ../shared/data.
