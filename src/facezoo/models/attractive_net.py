@@ -8,12 +8,47 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from facezoo.models._common import backbone_weights_arg, check_input_shape, scaled_input
-from facezoo.registry import OutputSpec, register_model
+from facezoo.registry import OutputSpec, WeightsInfo, register_model
 
 if TYPE_CHECKING:
     import keras
 
 REFERENCE = "004: AttractiveNet, MobileNetV2 beauty regression on SCUT-FBP5500, two-stage training"
+
+_SCUT_OPTIONS = "{'protocol': 'official', 'validation_fraction': 0.1}"
+
+#: Weights trained by ``facezoo.training`` from scratch (card: ``weights/attractive_net-scut_fbp5500/README.md``).
+ATTRACTIVE_NET_WEIGHTS = WeightsInfo(
+    tag="scut_fbp5500",
+    repo_id="facezoo/attractive_net-scut_fbp5500",
+    revision="main",
+    filename="model.weights.h5",
+    sha256="a446cfeddb48938b405b3d8add2a6c0118db8a453609f1bb85c1e3fcbb25ab8a",
+    file_size=9_465_432,
+    config={"input_shape": (160, 160, 3), "backbone_weights": None, "freeze_backbone": False},
+    metrics={"mae": 0.3025, "rmse": 0.3954, "pearson_r": 0.8035},
+    split="test (official 40% test split, the 1,100 images of it in facezoo's SCUT-FBP5500 copy)",
+    dataset="scut_fbp5500",
+    dataset_options={"protocol": "official", "validation_fraction": 0.1},
+    license="other: non-commercial research only (the dataset's terms)",
+    recipe="facezoo.training recipe 'attractive_net' from scratch: stage 'fine_tune' at lr 1e-3, then 1e-4, 160x160",
+    num_params=2_259_265,
+    embedded="facezoo/weights/attractive_net-scut_fbp5500/model.weights.h5",
+    extra={
+        "hardware": "2 CPU cores (x86-64, no GPU) shared with other training jobs, TensorFlow 2.21",
+        "wall_time_s": 3447,
+        "epochs": 47,
+        "command": "python -c \"import facezoo, facezoo.training as t; "
+        f"opts = {_SCUT_OPTIONS}; "
+        "a = t.fit_attractive_net('../shared/data', 'runs/attractive_a', image_size=160, epochs=40, seed=0, "
+        "stages='fine_tune', learning_rate=1e-3, dataset_options=opts); "
+        "m = facezoo.create_model('attractive_net', input_shape=(160, 160, 3), freeze_backbone=False); "
+        "m.load_weights(a.output_dir / 'best.weights.h5'); "
+        "t.fit_attractive_net('../shared/data', 'runs/attractive_b', model=m, image_size=160, epochs=20, seed=0, "
+        "stages='fine_tune', learning_rate=1e-4, dataset_options=opts)\"",
+        "training_args": "weights/attractive_net-scut_fbp5500/training_args.json",
+    },
+)
 
 
 @register_model(
@@ -23,6 +58,7 @@ REFERENCE = "004: AttractiveNet, MobileNetV2 beauty regression on SCUT-FBP5500, 
     dataset="scut_fbp5500",
     reference=REFERENCE,
     num_params=2_259_265,
+    weights=(ATTRACTIVE_NET_WEIGHTS,),
 )
 def attractive_net(
     input_shape: tuple[int, int, int] = (350, 350, 3),
