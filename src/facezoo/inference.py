@@ -94,9 +94,13 @@ def predict(
     specs = _output_specs(model)
     results: list[dict[str, Any]] = []
     for start, batch in _batches(items, size, batch_size):
+        count = len(batch)
+        if count < batch_size < len(items):
+            # A last, smaller batch would make TensorFlow trace the model again for its shape: pad it instead.
+            batch = np.concatenate([batch, np.zeros((batch_size - count, *batch.shape[1:]), batch.dtype)])
         raw = model.predict_on_batch(batch)
         outputs = raw if isinstance(raw, dict) else {specs[0].name: raw}
-        for offset in range(len(batch)):
+        for offset in range(count):
             item = items[start + offset]
             result: dict[str, Any] = {"image": os.fspath(item) if isinstance(item, (str, os.PathLike)) else start + offset}
             for spec in specs:
