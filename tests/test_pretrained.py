@@ -133,3 +133,9 @@ def test_batched_predict_on_real_faces_matches_single_images():
         assert result["age"]["score"] == pytest.approx(single["age"]["score"], abs=1e-3)
         assert result["gender"]["label"] == single["gender"]["label"]
     assert np.isfinite([r["age"]["score"] for r in batched]).all()
+
+
+def test_the_package_stays_under_the_wheel_budget():
+    package = Path(facezoo.__file__).parent
+    total = sum(f.stat().st_size for f in package.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
+    assert total < 40 * 1024 * 1024, f"{total / 2**20:.1f} MiB of package files; the wheel must stay under 40 MB"
