@@ -113,8 +113,9 @@ class FaceDataset:
             seed: Seed of shuffling and augmentation; ``None`` for a random one.
             cache: Cache decoded, resized images in memory (``True``) or in this file path (a ``str``).
             drop_remainder: Drop the last, smaller batch.
-            on_error: What to do with a file that is not an image (checked before the pipeline starts) or fails to
-                decode: ``"raise"`` a ``ValueError`` naming the file, or ``"skip"`` it and log how many were skipped.
+            on_error: What to do with a file that is not an image or is truncated (checked before the pipeline
+                starts: a JPEG or PNG must end with its end marker within its last 1 KB) or fails to decode:
+                ``"raise"`` a ``ValueError`` naming the file, or ``"skip"`` it and log how many were skipped.
 
         Returns:
             The ``tf.data.Dataset``.

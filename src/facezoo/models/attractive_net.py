@@ -15,8 +15,6 @@ if TYPE_CHECKING:
 
 REFERENCE = "004: AttractiveNet, MobileNetV2 beauty regression on SCUT-FBP5500, two-stage training"
 
-_SCUT_OPTIONS = "{'protocol': 'official', 'validation_fraction': 0.1}"
-
 #: Weights trained by ``facezoo.training`` from scratch (card: ``weights/attractive_net-scut_fbp5500/README.md``).
 ATTRACTIVE_NET_WEIGHTS = WeightsInfo(
     tag="scut_fbp5500",
@@ -39,7 +37,7 @@ ATTRACTIVE_NET_WEIGHTS = WeightsInfo(
         "wall_time_s": 3447,
         "epochs": 47,
         "command": "python -c \"import facezoo, facezoo.training as t; "
-        f"opts = {_SCUT_OPTIONS}; "
+        "opts = {'protocol': 'official', 'validation_fraction': 0.1}; "
         "a = t.fit_attractive_net('../shared/data', 'runs/attractive_a', image_size=160, epochs=40, seed=0, "
         "stages='fine_tune', learning_rate=1e-3, dataset_options=opts); "
         "m = facezoo.create_model('attractive_net', input_shape=(160, 160, 3), freeze_backbone=False); "
