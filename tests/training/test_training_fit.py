@@ -192,3 +192,24 @@ def test_two_replicas_match_one(synthetic_root, tmp_path):
     assert out["replicas"] == 2
     for key in ("loss", "val_loss", "val_mae"):
         np.testing.assert_allclose(out["two"][key], out["one"][key], rtol=1e-4, err_msg=key)
+
+
+def test_early_stopping_counts_the_epochs_before_a_resume():
+    import keras
+
+    from facezoo.training.engine import _ResumableEarlyStopping
+
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    stopper = _ResumableEarlyStopping([0.5, 0.4, 0.45, 0.46], monitor="val_loss", patience=3, mode="min")
+    stopper.set_model(model)
+    stopper.on_train_begin()
+    assert (stopper.best, stopper.best_epoch, stopper.wait) == (0.4, 1, 2)
+    model.stop_training = False
+    stopper.on_epoch_end(4, {"val_loss": 0.47})
+    assert model.stop_training  # third epoch without improvement since epoch 2; a fresh EarlyStopping would go on
+    fresh = _ResumableEarlyStopping([], monitor="val_loss", patience=3, mode="min")
+    fresh.set_model(model)
+    fresh.on_train_begin()
+    model.stop_training = False
+    fresh.on_epoch_end(4, {"val_loss": 0.47})
+    assert not model.stop_training and fresh.best == 0.47

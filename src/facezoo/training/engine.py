@@ -485,7 +485,8 @@ def _run_stage(
             ))
         if stage.early_stopping is not None:
             e = stage.early_stopping
-            callbacks.append(keras.callbacks.EarlyStopping(
+            callbacks.append(_ResumableEarlyStopping(
+                [row[stage.monitor] for row in state.get("history", [])],
                 monitor=stage.monitor, patience=e.patience, min_delta=e.min_delta,
                 restore_best_weights=e.restore_best_weights, mode=_mode(stage.monitor),
             ))
@@ -496,6 +497,27 @@ def _run_stage(
         )
     tracker.finish_stage(net, stage.name)
     return net
+
+
+class _ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """``EarlyStopping`` that, in a resumed stage, counts from the monitor values of the epochs before the resume.
+
+    Keras resets its counters at every ``fit``. With ``restore_best_weights`` and a best epoch before the resume,
+    the weights restored are those of the first resumed epoch (the best epoch's are in ``best.weights.h5``).
+    """
+
+    def __init__(self, previous: list[float], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.previous = previous
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        super().on_train_begin(logs)
+        if self.previous and self.monitor_op is None:
+            self._set_monitor_op()
+        for epoch, value in enumerate(self.previous):
+            self.wait += 1
+            if self._is_improvement(value, self.best):
+                self.best, self.best_epoch, self.wait = value, epoch, 0
 
 
 def _resized(net: keras.Model, recipe: Recipe, size: tuple[int, int]) -> keras.Model:
