@@ -164,32 +164,38 @@ DISTRIBUTED = textwrap.dedent(
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from facezoo.training import fit_selfie_resnet
-    root, out = sys.argv[1], sys.argv[2]
+    even, uneven, out = sys.argv[1], sys.argv[2], sys.argv[3]
     # No batch norm (per-replica statistics) and no clipnorm: Keras clips each replica's gradient before the
     # all-reduce, so clipped runs differ slightly between replica counts (documented in docs/training.md).
     kwargs = dict(epochs=2, batch_size=8, image_size=32, n_layers=3, n_filters=4, batch_norm=False, residual=False,
                   augmentation=None, clipnorm=None, verbose=0)
-    one = fit_selfie_resnet(root, out + "/one", strategy=tf.distribute.OneDeviceStrategy("/cpu:0"), **kwargs)
-    two = fit_selfie_resnet(root, out + "/two", strategy=tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]), **kwargs)
-    print(json.dumps({"one": one.history, "two": two.history, "replicas": two.training_args["replicas"]}))
+    mirrored = lambda: tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    one = fit_selfie_resnet(even, out + "/one", strategy=tf.distribute.OneDeviceStrategy("/cpu:0"), **kwargs)
+    two = fit_selfie_resnet(even, out + "/two", strategy=mirrored(), **kwargs)
+    odd = fit_selfie_resnet(uneven, out + "/odd", strategy=mirrored(), **kwargs)
+    print(json.dumps({"one": one.history, "two": two.history, "replicas": two.training_args["replicas"],
+                      "odd_test_count": [v for k, v in odd.test_metrics.items() if k.endswith("count")][0]}))
     """
 )
 
 
 def test_two_replicas_match_one(synthetic_root, tmp_path):
-    # 40 selfies: train 28 (3 full batches of 8), validation 8, test 4, so every evaluated batch splits evenly.
     spec = importlib.util.spec_from_file_location("facezoo_training_fixtures", Path(__file__).with_name("fixtures.py"))
     fixtures = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(fixtures)
-    root = fixtures.make_selfie(tmp_path / "data", n=40)
+    # 40 selfies: train 28 (3 full batches of 8), validation 8, test 4, so every evaluated batch splits evenly.
+    even = fixtures.make_selfie(tmp_path / "even", n=40)
+    # 45: validation 9 and test 5, whose last batches cannot be split over 2 replicas: validation uses 8 images,
+    # the test runs on one device and sees all 5.
+    uneven = fixtures.make_selfie(tmp_path / "uneven", n=45)
     # Logical CPU devices must be configured before TensorFlow initialises: run in a fresh interpreter.
     run = subprocess.run(
-        [sys.executable, "-c", DISTRIBUTED, str(root), str(tmp_path)],
+        [sys.executable, "-c", DISTRIBUTED, str(even), str(uneven), str(tmp_path)],
         capture_output=True, text=True, timeout=300,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     out = json.loads(run.stdout.strip().splitlines()[-1])
-    assert out["replicas"] == 2
+    assert out["replicas"] == 2 and out["odd_test_count"] == 5
     for key in ("loss", "val_loss", "val_mae"):
         np.testing.assert_allclose(out["two"][key], out["one"][key], rtol=1e-4, err_msg=key)
 

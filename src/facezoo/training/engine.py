@@ -17,6 +17,7 @@ import csv
 import dataclasses
 import io
 import json
+import logging
 import math
 import os
 import shutil
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     import tensorflow as tf
 
 __all__ = ["TrainingResult", "run_recipe", "resolve_recipe", "default_strategy"]
+
+logger = logging.getLogger("facezoo.training")
 
 _RUN_OPTIONS = ("verbose", "jit_compile")
 _ARTEFACTS = ("run.json", "checkpoints", "best.weights.h5", "history.csv", "curves.png", "pretrained", "result.json")
@@ -288,8 +291,9 @@ def run_recipe(
         tracker = _RunTracker(output_dir, [stage.name for stage in recipe.stages])
         for stage in recipe.stages:
             net = _run_stage(recipe, stage, net, data, strategy, tracker, options)
-        with strategy.scope():  # A fresh, uncompiled model holding the best weights is the run's deliverable.
-            net = _build(recipe, recipe.stage_image_size(recipe.stages[-1]))
+        # A fresh, uncompiled model holding the best weights is the run's deliverable; it is tested on one device
+        # (outside the strategy, whose replicas could not split a last, uneven test batch).
+        net = _build(recipe, recipe.stage_image_size(recipe.stages[-1]))
         net.load_weights(tracker.best_path)
         test = data.dataset(recipe.splits[2])
         evaluation = evaluate(net, test, batch_size=recipe.batch_size, targets=dict(recipe.targets))
@@ -345,11 +349,16 @@ class _Data:
 
     def pipeline(
         self, split: str, size: tuple[int, int], batch_size: int, kinds: dict[str, str], *,
-        training: bool, augmentation: Augmentation | None, seed: int,
+        training: bool, augmentation: Augmentation | None, seed: int, replicas: int = 1,
     ) -> tf.data.Dataset:
         import tensorflow as tf
 
         ds = self.dataset(split)
+        if not training and len(ds) % replicas and len(ds) > replicas:
+            # TF cannot split a last batch that is not a multiple of the replica count over the replicas: validate
+            # on all but the last len % replicas images (model selection only; the test runs on one device).
+            logger.info("%s: validating on %d of %d images, a multiple of the %d replicas", split, len(ds) - len(ds) % replicas, len(ds), replicas)
+            ds = ds.take(len(ds) - len(ds) % replicas)
         targets = dict(self.recipe.targets)
         single = len(targets) == 1
 
@@ -473,7 +482,10 @@ def _run_stage(
         kinds = _output_kinds(net)
         seed = recipe.seed + 1000 * recipe.stages.index(stage) + initial_epoch
         train = data.pipeline(recipe.splits[0], size, recipe.batch_size, kinds, training=True, augmentation=stage.augmentation, seed=seed)
-        val = data.pipeline(recipe.splits[1], size, recipe.batch_size, kinds, training=False, augmentation=None, seed=seed)
+        val = data.pipeline(
+            recipe.splits[1], size, recipe.batch_size, kinds, training=False, augmentation=None, seed=seed,
+            replicas=strategy.num_replicas_in_sync,
+        )
         callbacks: list[keras.callbacks.Callback] = []
         if stage.optimizer.lr_decay is not None:
             lr0, decay = stage.optimizer.learning_rate, stage.optimizer.lr_decay
