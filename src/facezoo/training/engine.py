@@ -354,11 +354,12 @@ class _Data:
         import tensorflow as tf
 
         ds = self.dataset(split)
-        if not training and len(ds) % replicas and len(ds) > replicas:
+        usable = len(ds) - len(ds) % replicas
+        if not training and 0 < usable < len(ds):
             # TF cannot split a last batch that is not a multiple of the replica count over the replicas: validate
             # on all but the last len % replicas images (model selection only; the test runs on one device).
-            logger.info("%s: validating on %d of %d images, a multiple of the %d replicas", split, len(ds) - len(ds) % replicas, len(ds), replicas)
-            ds = ds.take(len(ds) - len(ds) % replicas)
+            logger.info("%s: validating on %d of %d images, a multiple of the %d replicas", split, usable, len(ds), replicas)
+            ds = ds.take(usable)
         targets = dict(self.recipe.targets)
         single = len(targets) == 1
 
