@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import keras
 
 from facezoo.registry import model_info
-from facezoo.training.evaluate import Evaluation, Table, evaluate
+from facezoo.training.evaluate import Evaluation, Table, evaluate, missing_labels
 from facezoo.datasets.augment import Augmentation
 from facezoo.training.recipes import Loss, Optimizer, Recipe, Stage
 
@@ -362,14 +362,24 @@ class _Data:
             ds = ds.take(usable)
         targets = dict(self.recipe.targets)
         single = len(targets) == 1
+        # A dataset with missing labels (facezoo.datasets.faces: -1 classes, NaN scores) trains each head only on
+        # the images that have its label: the missing ones get sample weight 0.
+        masked = any(missing_labels(ds.targets[head]).any() for head in targets.values())
 
         def select(images, y):
             y = y if isinstance(y, dict) else {next(iter(ds.targets)): y}
-            out = {}
+            out, weights = {}, {}
             for output, head in targets.items():
-                value = y[head]
-                out[output] = tf.cast(value, tf.int32) if kinds[output] == "classification" else tf.reshape(tf.cast(value, tf.float32), (-1, 1))
-            return images, (next(iter(out.values())) if single else out)
+                value = tf.cast(y[head], tf.float32)
+                known = value >= 0 if kinds[output] != "regression" else tf.math.is_finite(value)
+                value = tf.where(known, value, tf.zeros_like(value))
+                weights[output] = tf.cast(known, tf.float32)
+                if kinds[output] == "classification":
+                    out[output] = tf.cast(value, tf.int32)
+                else:
+                    out[output] = tf.reshape(value, (-1, 1))
+            pick = (lambda d: next(iter(d.values()))) if single else (lambda d: d)
+            return (images, pick(out), pick(weights)) if masked else (images, pick(out))
 
         # Training drops the last, smaller batch (reshuffled each epoch, so every image is still used): every step
         # then has the global batch, whatever the replica count (TF cannot split some uneven batches over replicas).
@@ -441,7 +451,8 @@ def _compile(model: keras.Model, recipe: Recipe, stage: Stage, jit_compile: bool
         optimizer=_keras_optimizer(stage.optimizer),
         loss=next(iter(losses.values())) if single else losses,
         loss_weights=next(iter(weights.values())) if single else weights,
-        metrics=next(iter(metrics.values())) if single else metrics,
+        # Weighted, so that heads masked by sample weight 0 (missing labels) are measured on labelled images only.
+        weighted_metrics=next(iter(metrics.values())) if single else metrics,
         jit_compile=jit_compile,
     )
 
@@ -488,9 +499,11 @@ def _run_stage(
             replicas=strategy.num_replicas_in_sync,
         )
         callbacks: list[keras.callbacks.Callback] = []
-        if stage.optimizer.lr_decay is not None:
-            lr0, decay = stage.optimizer.learning_rate, stage.optimizer.lr_decay
-            callbacks.append(keras.callbacks.LearningRateScheduler(lambda epoch: lr0 * decay**epoch))
+        optimizer = stage.optimizer
+        if optimizer.lr_decay is not None or optimizer.schedule or optimizer.warmup_epochs:
+            callbacks.append(keras.callbacks.LearningRateScheduler(
+                lambda epoch: optimizer.learning_rate_at(epoch, stage.epochs)
+            ))
         if stage.reduce_lr_on_plateau is not None:
             r = stage.reduce_lr_on_plateau
             callbacks.append(keras.callbacks.ReduceLROnPlateau(
@@ -595,9 +608,11 @@ class _RunTracker:
         value = logs.get(stage.monitor)
         if value is None:
             raise ValueError(f"Stage {stage.name!r} monitors {stage.monitor!r}, not in the logs: {sorted(logs)}.")
+        # The deliverable is the best epoch of the final stage (at the final size, on its monitor): earlier stages
+        # train at other sizes or with another part frozen, so their monitor values are not comparable.
         best = self.best()
         better = best.get("value") is None or (value > best["value"] if _mode(stage.monitor) == "max" else value < best["value"])
-        if better and math.isfinite(value):
+        if stage.name == self.stages[-1] and better and math.isfinite(value):
             _save_weights_atomic(model, self.best_path, optimizer=False)
             _write_atomic(self._best_state, json.dumps({"monitor": stage.monitor, "value": value, "stage": stage.name, "epoch": epoch + 1}))
         weights = f"epoch-{epoch + 1}.weights.h5"
@@ -614,7 +629,7 @@ class _RunTracker:
         directory.mkdir(parents=True, exist_ok=True)
         state = self.stage_state(stage)
         _save_weights_atomic(model, directory / "final.weights.h5", optimizer=False)
-        if not self.best_path.exists():  # A stage resumed after its last epoch: nothing better was seen.
+        if stage == self.stages[-1] and not self.best_path.exists():  # Resumed after its last epoch, or no finite value.
             _save_weights_atomic(model, self.best_path, optimizer=False)
         _write_atomic(directory / "state.json", json.dumps({**state, "weights": "final.weights.h5", "done": True}))
         for old in directory.glob("epoch-*.weights.h5"):
