@@ -52,6 +52,7 @@ def test_fit_one_epoch(name, synthetic_root, tiny_models, tmp_path):
     start = time.perf_counter()  # A finished run is returned, not repeated.
     again = fit(synthetic_root, tmp_path / "run", epochs=1, batch_size=8, verbose=0, **CASES[name])
     assert again.model is None and again.test_metrics == pytest.approx(result.test_metrics, nan_ok=True)
+    assert again.cpu_time_s == pytest.approx(result.cpu_time_s) and result.cpu_time_s > 0
     assert time.perf_counter() - start < 5
 
 

@@ -58,6 +58,7 @@ class TrainingResult:
         pretrained_dir: The ``save_pretrained`` folder (config, weights, training args, model card).
         training_args: The exact arguments of the run (also in the card and ``run.json``).
         wall_time_s: Training and test time of the run that produced this result.
+        cpu_time_s: CPU time (all threads of this process) of that run: the compute it cost, whatever else ran.
         table: Ablation table (selfie ``ablation=``), else ``None``.
         variants: Ablation variant name -> its result.
         model: The trained model with the best weights (``None`` when the result was read back from disk).
@@ -72,6 +73,7 @@ class TrainingResult:
     pretrained_dir: Path
     training_args: dict[str, Any]
     wall_time_s: float
+    cpu_time_s: float = 0.0
     table: Table | None = None
     variants: dict[str, TrainingResult] = field(default_factory=dict)
     model: keras.Model | None = field(default=None, repr=False, compare=False)
@@ -92,6 +94,7 @@ class TrainingResult:
             "pretrained_dir": self.pretrained_dir.name,
             "training_args": self.training_args,
             "wall_time_s": self.wall_time_s,
+            "cpu_time_s": self.cpu_time_s,
         }
 
     @classmethod
@@ -108,6 +111,7 @@ class TrainingResult:
             pretrained_dir=output_dir / data["pretrained_dir"],
             training_args=data["training_args"],
             wall_time_s=data["wall_time_s"],
+            cpu_time_s=data.get("cpu_time_s", 0.0),
         )
 
 
@@ -272,7 +276,7 @@ def run_recipe(
     if finished is not None:
         return finished
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     data = _Data(recipe, data_dir, limit)
     data.check(recipe.splits)
     previous_policy = keras.mixed_precision.global_policy()
@@ -310,6 +314,7 @@ def run_recipe(
             pretrained_dir=pretrained,
             training_args=args,
             wall_time_s=time.perf_counter() - start,
+            cpu_time_s=time.process_time() - cpu_start,
             model=net,
             evaluation=evaluation,
         )
