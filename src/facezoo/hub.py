@@ -588,7 +588,7 @@ def model_card(
         eval_results.append(
             EvalResult(
                 task_type=_TASK_TYPES[kind],
-                task_name=f"{head or specs[0]['name']} ({kind})",
+                task_name="regression" if kind == "regression" else "classification",
                 dataset_type=dataset,
                 dataset_name=dataset_title,
                 dataset_split=split,
