@@ -407,6 +407,13 @@ def test_push_refuses_folders_that_cannot_load_before_any_request(fake_hub, save
     assert fake_hub.requests == []
 
 
+def test_push_refuses_a_model_plain_keras_cannot_load(fake_hub, tmp_path):
+    folder = hub.save_pretrained(facezoo.create_model("age_vgg16", input_shape=(32, 32, 3)), tmp_path / "vgg")
+    with pytest.raises(ValueError, match=r"uses facezoo>ChannelReverse, which plain Keras cannot load"):
+        hub.push_to_hub(folder, REPO, token=TOKEN)
+    assert fake_hub.requests == []
+
+
 def test_push_refuses_changed_or_extra_files(fake_hub, saved, tmp_path):
     folder = tmp_path / "copy"
     shutil.copytree(saved, folder)

@@ -256,8 +256,9 @@ def save_pretrained(
 
 def check_folder(folder: str | os.PathLike, *, card: bool = True) -> dict[str, Any]:
     """Check that a :func:`save_pretrained` folder can be published, with no network: it holds exactly the files
-    ``facezoo.json`` lists, their sha256 and sizes match, the config builds a model the weights fit, and no file
-    holds a local (absolute) path. Returns the ``facezoo.json`` content.
+    ``facezoo.json`` lists, their sha256 and sizes match, Keras' config uses only stock Keras classes (so plain Keras
+    loads the folder), the config builds a model the weights fit, and no file holds a local (absolute) path. Returns
+    the ``facezoo.json`` content.
 
     ``card=False`` skips the card's checksum (:func:`push_to_hub` rewrites the card and its checksum).
 
@@ -265,7 +266,7 @@ def check_folder(folder: str | os.PathLike, *, card: bool = True) -> dict[str, A
         FileNotFoundError: ``folder`` is not a folder, or lacks ``facezoo.json``.
         IncompatibleConfigError, InvalidWeightsError: See :func:`from_pretrained`.
         ChecksumError: A file differs from ``facezoo.json``, or the folder holds files it does not list.
-        ValueError: A file holds a local path.
+        ValueError: A file holds a local path, or the model uses a layer plain Keras does not have.
     """
     folder = Path(folder)
     if not (folder / METADATA_NAME).is_file():
@@ -303,9 +304,28 @@ def check_folder(folder: str | os.PathLike, *, card: bool = True) -> dict[str, A
                 f"{folder}/{name} holds local paths ({', '.join(found[:3])}), which must not be published; "
                 "remove them (record dataset names and options instead) and re-save the folder."
             )
+    custom = sorted(set(_custom_classes(_read_json(folder / CONFIG_NAME, source=str(folder)))))
+    if custom:
+        raise ValueError(
+            f"{folder}: {CONFIG_NAME} uses {', '.join(custom)}, which plain Keras cannot load without facezoo; "
+            "only models built from stock Keras layers can be published."
+        )
     model = _build_from_config(metadata, source=str(folder))
     _load_weights_file(model, folder / WEIGHTS_NAME, source=str(folder))
     return metadata
+
+
+def _custom_classes(config: Any) -> Iterable[str]:
+    """The classes in a Keras config that do not come from Keras itself."""
+    if isinstance(config, dict):
+        module = config.get("module")
+        if isinstance(module, str) and "class_name" in config and module.split(".")[0] != "keras":
+            yield str(config.get("registered_name") or config["class_name"])
+        for value in config.values():
+            yield from _custom_classes(value)
+    elif isinstance(config, list):
+        for value in config:
+            yield from _custom_classes(value)
 
 
 def push_to_hub(
