@@ -511,7 +511,7 @@ def load_registered_weights(
         NotCachedError, WeightsNotFoundError, InvalidWeightsError: See :func:`from_pretrained`.
     """
     use_embedded = weights.embedded is not None and not (force_download and weights.uploaded)
-    resource = _embedded_resource(weights.embedded) if use_embedded and weights.embedded else None
+    resource = _embedded_resource(weights.embedded) if use_embedded else None  # type: ignore[arg-type]
     label = f"{weights.repo_id}@{weights.commit or weights.revision}"
     if resource is not None:
         with importlib.resources.as_file(resource) as path:
@@ -924,7 +924,8 @@ def _download(
     where = _endpoint(endpoint)
     rev = revision or "main"
     offline = local_files_only or constants.HF_HUB_OFFLINE
-    if not offline and (force_download or not isinstance(try_to_load_from_cache(repo_id, filename, cache_dir, rev), str)):
+    cached = try_to_load_from_cache(repo_id, filename, cache_dir, rev)  # type: ignore[arg-type]
+    if not offline and (force_download or not isinstance(cached, str)):
         try:
             _check_reachable(where, doing=f"download {filename} of {repo_id}@{rev}")
         except HubUnreachableError as error:
@@ -976,7 +977,7 @@ def _fetch(
     filename: str,
     *,
     revision: str | None,
-    expected: list[tuple[str, int | None, str]] = (),  # type: ignore[assignment]
+    expected: Iterable[tuple[str, int | None, str]] = (),
     missing_ok: bool = False,
     **kwargs: Any,
 ) -> Path | None:
