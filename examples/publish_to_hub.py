@@ -2,9 +2,9 @@
 
     python examples/publish_to_hub.py runs/utkface_age_gender/run/pretrained my-org/utkface-multitask --tag v1
 
-Trains nothing: it checks the folder loads (``facezoo.hub.from_pretrained``), pushes it with
-``facezoo.hub.push_to_hub`` (config, weights, training arguments and model card in one commit) and prints the
-commit URL; load it back with ``facezoo.hub.from_pretrained("hf://my-org/utkface-multitask@v1")``. ``--endpoint``
+Trains nothing: it pushes the folder with ``facezoo.hub.push_to_hub``, which first checks, with no network, that it
+loads (checksums, config, weights), then commits Keras' files, ``facezoo.json`` and the model card together, and
+prints the commit URL; load it back with ``facezoo.hub.from_pretrained("hf://my-org/utkface-multitask@v1")``. ``--endpoint``
 targets another Hub (default ``$HF_ENDPOINT`` or huggingface.co); ``--token`` defaults to the cached login or
 ``$HF_TOKEN``.
 """
@@ -30,12 +30,11 @@ def main() -> None:
     args = parser.parse_args()
 
     try:
-        hub.from_pretrained(args.folder)  # Refuse to publish a folder that does not load.
         commit = hub.push_to_hub(
-            args.folder, args.repo_id, revision=args.revision, create_branch=args.revision is not None, tag=args.tag,
-            commit_message=args.message, private=args.private, token=args.token, endpoint=args.endpoint,
+            args.folder, args.repo_id, revision=args.revision, tag=args.tag, commit_message=args.message,
+            private=args.private, token=args.token, endpoint=args.endpoint,
         )
-    except (ValueError, FileNotFoundError) as error:
+    except (hub.HubError, ValueError, FileNotFoundError) as error:
         parser.exit(1, f"publish_to_hub.py: error: {error}\n")
     print(commit.commit_url)
 

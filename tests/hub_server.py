@@ -62,6 +62,8 @@ class FakeHub:
 
     def __init__(self, *, lfs_threshold: int | None = None, sock: socket.socket | None = None) -> None:
         self.lfs_threshold = lfs_threshold
+        self.tokens: set[str] | None = None
+        """When set, API writes (POST) need ``Authorization: Bearer <one of these>``; otherwise 401."""
         self.repos: dict[str, Repo] = {}
         self.lfs_objects: dict[str, bytes] = {}
         self.requests: list[str] = []
@@ -103,6 +105,7 @@ class FakeHub:
             self.repos.clear()
             self.lfs_objects.clear()
             self.requests.clear()
+            self.tokens = None
 
     # -- state helpers, also used directly by tests
 
@@ -185,6 +188,10 @@ class _Handler(BaseHTTPRequestHandler):
         path = unquote(urlsplit(self.path).path)
         self.hub.requests.append(f"{method} {path}")
         body = self._body() if method in ("POST", "PUT") else b""
+        tokens = self.hub.tokens
+        if tokens is not None and method == "POST":
+            if self.headers.get("Authorization", "").removeprefix("Bearer ") not in tokens:
+                return self._error(401, "Unauthorized", "Invalid credentials in Authorization header")
         for pattern, handler in _ROUTES.get(method, ()):
             match = re.fullmatch(pattern, path)
             if match:

@@ -94,7 +94,7 @@ def test_train_prints_json_results_on_stdout(capsys, data_root, tmp_path):
     result = json.loads(out)  # Keras progress went to stderr.
     assert json.loads((tmp_path / "run.json").read_text())["seed"] == 3
     assert set(result["test_metrics"]) == {"accuracy", "macro_f1", "count"}
-    assert (Path(result["pretrained_dir"]) / "config.json").is_file()
+    assert (Path(result["pretrained_dir"]) / "facezoo.json").is_file()
 
 
 def test_train_bad_input(capsys, tmp_path):
@@ -122,13 +122,19 @@ def test_evaluate_bad_input(capsys, model_dir, data_root):
 
 
 def test_push_to_the_fake_hub(capsys, model_dir, fake_hub):
-    code, out, err = run(capsys, "push", model_dir, "someone/tiny", "--tag", "v1", "--endpoint", os.environ["HF_ENDPOINT"])
+    endpoint = os.environ["HF_ENDPOINT"]
+    code, out, err = run(capsys, "push", model_dir, "someone/tiny", "--tag", "v1", "--endpoint", endpoint, "--token", "t")
     assert code == 0, err
     result = json.loads(out)
     assert result["commit_url"].endswith(f"/someone/tiny/commit/{result['sha']}")
     assert fake_hub.repos["someone/tiny"].tags["v1"] == result["sha"]
-    code, out, err = run(capsys, "push", model_dir.parent, "someone/tiny")
+    code, out, err = run(capsys, "push", model_dir, "someone/tiny", "--revision", "new-branch", "--token", "t")
+    assert code == 0, err  # the branch is created
+    assert fake_hub.repos["someone/tiny"].branches["new-branch"] == json.loads(out)["sha"]
+    code, out, err = run(capsys, "push", model_dir.parent, "someone/tiny", "--token", "t")
     assert code == 1 and out == "" and "is not a save_pretrained folder" in err
+    code, out, err = run(capsys, "push", model_dir, "someone/tiny")
+    assert code == 1 and err.count("\n") == 1 and "set HF_TOKEN" in err and "hf auth login" in err
 
 
 @pytest.mark.parametrize(

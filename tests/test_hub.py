@@ -8,9 +8,11 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import textwrap
+import time
 import urllib.request
 from pathlib import Path
 
@@ -89,35 +91,70 @@ def normalised(requests: list[str], repo: str) -> list[str]:
 # --------------------------------------------------------------------------------------------------- save
 
 
-def test_save_pretrained_writes_config_weights_args_and_card(saved, model):
-    files = ["README.md", "config.json", "model.weights.h5", "training_args.json"]
+def test_save_pretrained_writes_keras_layout_facezoo_json_and_card(saved, model, images, expected):
+    import keras
+
+    files = ["README.md", "config.json", "facezoo.json", "metadata.json", "model.weights.h5"]
     assert sorted(p.name for p in saved.iterdir()) == files
     assert [p.name for p in saved.parent.iterdir()] == ["selfie"]  # no temporary folder left behind
-    config = json.loads((saved / "config.json").read_text())
-    assert config["architecture"] == "selfie_cnn"
-    assert config["format_version"] == hub.FORMAT_VERSION
-    assert config["facezoo_version"] == facezoo.__version__
-    assert config["config"] == {
+    assert json.loads((saved / "config.json").read_text())["class_name"] == "Functional"  # Keras' own config
+    meta = json.loads((saved / "facezoo.json").read_text())
+    assert meta["architecture"] == "selfie_cnn"
+    assert meta["format_version"] == hub.FORMAT_VERSION
+    assert meta["facezoo_version"] == facezoo.__version__
+    assert meta["config"] == {
         "n_layers": 3, "n_filters": 4, "batch_norm": True, "input_shape": [32, 32, 3], "leaky_relu_alpha": 0.3
     }
-    assert config["input"]["shape"] == [32, 32, 3]
+    assert meta["input"]["shape"] == [32, 32, 3]
     popularity = {"name": "popularity", "kind": "regression", "labels": [], "units": "popularity score"}
-    assert config["outputs"] == [popularity]
-    assert json.loads((saved / "training_args.json").read_text()) == {"epochs": 1, "batch_size": 32}
+    assert meta["outputs"] == [popularity]
+    assert meta["training_args"] == {"epochs": 1, "batch_size": 32}
+    assert (meta["dataset"], meta["split"], meta["metrics"]) == ("selfie", "test", {"mae": 0.361, "rmse": 0.47})
+    assert meta["files"] == {
+        name: {"sha256": sha256(saved / name), "size": (saved / name).stat().st_size}
+        for name in ("config.json", "metadata.json", "model.weights.h5", "README.md")
+    }
+    loaded = keras.saving.load_model(saved)  # plain Keras reads the folder
+    np.testing.assert_array_equal(loaded.predict(images, verbose=0), expected)
+
+
+def test_compiled_models_are_saved_without_training_state(model, tmp_path):
+    import keras
+
+    trained = hub.from_pretrained(hub.save_pretrained(model, tmp_path / "a"))
+    trained.compile(optimizer="adam", loss=keras.losses.Huber())
+    trained.fit(np.zeros((2, 32, 32, 3)), np.zeros((2, 1)), verbose=0)
+    folder = hub.save_pretrained(trained, tmp_path / "b")
+    assert not json.loads((folder / "config.json").read_text()).get("compile_config")
+    assert (folder / "model.weights.h5").stat().st_size == (tmp_path / "a" / "model.weights.h5").stat().st_size
+    np.testing.assert_array_equal(hub.from_pretrained(folder).get_weights()[0], trained.get_weights()[0])
+
+
+def test_first_layout_still_loads_with_a_deprecation_warning(model, images, expected, tmp_path):
+    folder = tmp_path / "old"
+    folder.mkdir()
+    model.save_weights(folder / "model.weights.h5")
+    legacy = {"format_version": 1, "architecture": "selfie_cnn", "config": dict(model._facezoo_config)}
+    (folder / "config.json").write_text(json.dumps(legacy))
+    with pytest.warns(DeprecationWarning, match="first Hub layout"):
+        loaded = hub.from_pretrained(folder)
+    np.testing.assert_array_equal(loaded.predict(images, verbose=0), expected)
+    with pytest.raises(FileNotFoundError, match="first layout; convert it with"):
+        hub.push_to_hub(folder, REPO, token=TOKEN)
 
 
 def test_model_card_is_valid_hub_yaml_that_round_trips(saved):
     card = ModelCard.load(saved / "README.md")
     data = card.data
     assert data.library_name == "keras"
-    assert {"facezoo", "selfie", "selfie_cnn", "unit-test"} <= set(data.tags)
-    assert data.license == "other" and data.datasets == ["selfie"] and data.pipeline_tag == "image-classification"
-    results = {r.metric_type: (r.metric_value, r.dataset_split) for r in data.eval_results}
-    assert results == {"mae": (0.361, "test"), "rmse": (0.47, "test")}
+    assert {"facezoo", "selfie", "selfie_cnn", "unit-test", "image-regression"} <= set(data.tags)
+    assert data.license == "other" and data.license_link and data.pipeline_tag is None  # a regression model
+    results = {r.metric_name: (r.metric_type, r.metric_value, r.dataset_split) for r in data.eval_results}
+    assert results == {"MAE": ("mae", 0.361, "test"), "RMSE": ("mse", 0.47, "test")}
     assert ModelCard(str(card)).data.to_dict() == data.to_dict()
     for text in (
         "non-commercial research", "How to Take a Good Selfie", "000: Selfie popularity", "| mae | 0.361 | test |",
-        "Limitations and bias", "from_pretrained(", "Trained for one epoch",
+        "Limitations and bias", "from_pretrained(", "keras.saving.load_model(", "Trained for one epoch",
     ):  # fmt: skip
         assert text in card.text
 
@@ -127,6 +164,8 @@ def test_save_pretrained_is_atomic_and_refuses_foreign_folders(model, tmp_path, 
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(hub, "model_card", fail)
+    with pytest.raises(ValueError, match=r"local paths \(/home/me/data\)"):
+        hub.save_pretrained(model, tmp_path / "out", training_args={"data_dir": "/home/me/data"})
     with pytest.raises(RuntimeError, match="disk full"):
         hub.save_pretrained(model, tmp_path / "out")
     assert list(tmp_path.iterdir()) == []
@@ -181,8 +220,8 @@ def test_protocol_request_sequence(fake_hub, model, tmp_path):
         "POST /api/models/{repo}/preupload/main",
         "POST /api/models/{repo}/commit/main",
         "POST /api/models/{repo}/tag/{sha}",
-        "HEAD /{repo}/resolve/v1/config.json",
-        "GET /{repo}/resolve/v1/config.json",
+        "HEAD /{repo}/resolve/v1/facezoo.json",
+        "GET /{repo}/resolve/v1/facezoo.json",
         "HEAD /{repo}/resolve/{sha}/model.weights.h5",
         "GET /{repo}/resolve/{sha}/model.weights.h5",
     ]
@@ -192,7 +231,7 @@ def test_revisions_branches_and_tags_give_their_own_bytes(fake_hub, saved, model
     v1 = hub.push_to_hub(saved, REPO, tag="v1", token=TOKEN)
     other = hub.from_pretrained(saved)
     other.set_weights([w * 2 for w in other.get_weights()])
-    dev = hub.push_to_hub(other, REPO, revision="dev", create_branch=True, token=TOKEN)
+    dev = hub.push_to_hub(other, REPO, revision="dev", token=TOKEN)  # a new branch, created from main
     refs = json.loads(urllib.request.urlopen(f"{fake_hub.endpoint}/api/models/{REPO}/refs", timeout=10).read())
     assert {b["name"] for b in refs["branches"]} == {"main", "dev"} and refs["tags"][0]["targetCommit"] == v1.oid
 
@@ -209,13 +248,13 @@ def test_revisions_branches_and_tags_give_their_own_bytes(fake_hub, saved, model
 # --------------------------------------------------------------------------------------------------- registry
 
 
-def test_pretrained_true_downloads_verifies_and_catches_corrupt_cache(
+def test_pretrained_true_downloads_verifies_and_repairs_a_corrupt_cache(
     fake_hub, saved, images, expected, hf_cache, monkeypatch
 ):
     commit = hub.push_to_hub(saved, REPO, token=TOKEN)
     weights_file = saved / "model.weights.h5"
     size = weights_file.stat().st_size
-    register_weights(monkeypatch, repo_id=REPO, revision=commit.oid, sha256=sha256(weights_file), file_size=size)
+    register_weights(monkeypatch, repo_id=REPO, revision="main", commit=commit.oid, sha256=sha256(weights_file), file_size=size)
     assert "selfie_cnn" in facezoo.list_models(pretrained=True)
     assert "selfie_resnet" not in facezoo.list_models(pretrained=True)
 
@@ -224,14 +263,68 @@ def test_pretrained_true_downloads_verifies_and_catches_corrupt_cache(
     with pytest.raises(ValueError, match="different config: n_filters=8"):
         facezoo.create_model("selfie_cnn", pretrained="unit_test", n_filters=8)
 
+    cached = hf_hub_download(REPO, hub.WEIGHTS_NAME, revision=commit.oid, local_files_only=True)
+    corrupt(cached)
+    fake_hub.requests.clear()
+    net = facezoo.create_model("selfie_cnn", pretrained=True)  # the corrupt cache hit is deleted and fetched again
+    np.testing.assert_array_equal(net.predict(images, verbose=0), expected)
+    assert sha256(cached) == sha256(weights_file)
+    assert f"GET /{REPO}/resolve/{commit.oid}/model.weights.h5" in fake_hub.requests
+
+    fake_hub.requests.clear()
+    facezoo.create_model("selfie_cnn", pretrained=True, force_download=True)
+    assert f"GET /{REPO}/resolve/{commit.oid}/model.weights.h5" in fake_hub.requests
+
+
+@pytest.mark.parametrize("registered", [True, False], ids=["registered", "unregistered"])
+def test_a_flipped_byte_is_caught_whatever_the_revision(fake_hub, saved, images, expected, hf_cache, monkeypatch, registered):
+    commit = hub.push_to_hub(saved, REPO, tag="v1", token=TOKEN)
+    if registered:
+        weights_file = saved / "model.weights.h5"
+        register_weights(
+            monkeypatch, repo_id=REPO, revision="main", commit=commit.oid, sha256=sha256(weights_file),
+            file_size=weights_file.stat().st_size,
+        )  # fmt: skip
+    for source in (f"hf://{REPO}@v1", f"hf://{REPO}@{commit.oid}", f"hf://{REPO}"):
+        hub.from_pretrained(source)
+        cached = hf_hub_download(REPO, hub.WEIGHTS_NAME, revision=commit.oid, local_files_only=True)
+        corrupt(cached)
+        fake_hub.requests.clear()
+        np.testing.assert_array_equal(hub.from_pretrained(source).predict(images, verbose=0), expected)
+        assert any(r.startswith("GET ") and r.endswith("/model.weights.h5") for r in fake_hub.requests), source
+        assert sha256(cached) == sha256(saved / "model.weights.h5")
+
     corrupt(hf_hub_download(REPO, hub.WEIGHTS_NAME, revision=commit.oid, local_files_only=True))
-    with pytest.raises(hub.ChecksumError, match=r"sha256 mismatch for model\.weights\.h5 .*force_download=True"):
-        facezoo.create_model("selfie_cnn", pretrained=True)  # cache hit
-    with pytest.raises(hub.ChecksumError, match="expected " + sha256(weights_file)):
-        hub.from_pretrained(f"hf://{REPO}@{commit.oid}")  # the registry knows this commit
-    model = facezoo.create_model("selfie_cnn", **CONFIG)
-    hub.load_registered_weights(model, registry.resolve_weights("selfie_cnn", True), force_download=True)
-    np.testing.assert_array_equal(model.predict(images, verbose=0), expected)
+    with pytest.raises(hub.ChecksumError, match="was corrupt .* has been deleted; run again with downloads allowed"):
+        hub.from_pretrained(f"hf://{REPO}@v1", local_files_only=True)
+
+
+def test_a_server_serving_other_bytes_is_named(fake_hub, saved, hf_cache, monkeypatch):
+    commit = hub.push_to_hub(saved, REPO, tag="v1", token=TOKEN)
+    files = fake_hub.repos[REPO].commits[commit.oid]
+    data = bytearray(files["model.weights.h5"].data)
+    data[-1] ^= 0xFF
+    files["model.weights.h5"] = type(files["model.weights.h5"])(bytes(data))  # the server's copy changes
+    with pytest.raises(hub.ChecksumError) as error:
+        hub.from_pretrained(f"hf://{REPO}@v1")
+    message = str(error.value)
+    assert "\n" not in message
+    assert f"server's copy of model.weights.h5 in {REPO} at revision {commit.oid} differs from the published" in message
+    assert "facezoo.json records sha256 " + sha256(saved / "model.weights.h5") in message
+
+
+def test_staged_weights_are_not_advertised_and_say_how_to_load_them(monkeypatch):
+    assert "celeba_cnn" not in facezoo.list_models(pretrained=True)  # staged in weights/, not uploaded yet
+    with pytest.raises(ValueError) as error:
+        facezoo.create_model("celeba_cnn", pretrained=True)
+    assert str(error.value) == (
+        "celeba_cnn.celeba is staged but not uploaded to the Hub yet; in a facezoo source checkout load the staged "
+        "folder with facezoo.hub.from_pretrained('weights/celeba_cnn-celeba')."
+    )
+    uploaded = dataclasses.replace(facezoo.model_info("celeba_cnn").weights["celeba"], commit="0" * 40)
+    info = dataclasses.replace(facezoo.model_info("celeba_cnn"), weights={"celeba": uploaded})
+    monkeypatch.setitem(registry._INFOS, "celeba_cnn", info)
+    assert "celeba_cnn" in facezoo.list_models(pretrained=True)
 
 
 def test_embedded_weights_load_with_no_network(saved, images, expected, tmp_path, monkeypatch):
@@ -270,28 +363,127 @@ def test_missing_repo_revision_and_file_each_say_so(fake_hub, saved, tmp_path):
         hub.from_pretrained(REPO, cache_dir=tmp_path)
 
 
-def test_truncated_or_non_hdf5_weights_are_reported(fake_hub, saved, tmp_path):
-    hub.push_to_hub(saved, REPO, token=TOKEN)
-    data = (saved / "model.weights.h5").read_bytes()
-    fake_hub.commit(REPO, {"model.weights.h5": data[: len(data) // 2]})
-    with pytest.raises(hub.InvalidWeightsError, match="damaged or truncated HDF5"):
-        hub.from_pretrained(REPO, cache_dir=tmp_path)
-    fake_hub.commit(REPO, {"model.weights.h5": b"<html>Service unavailable</html>"})
-    with pytest.raises(hub.InvalidWeightsError, match="not an HDF5 file"):
-        hub.from_pretrained(REPO, cache_dir=tmp_path)
-
-
-def edited_copy(saved: Path, tmp_path: Path, **config_changes) -> Path:
+def edited_copy(saved: Path, tmp_path: Path, files: dict[str, bytes] | None = None, **config_changes) -> Path:
+    """A copy of ``saved`` with ``facezoo.json`` edited and ``files`` replaced, its checksums kept consistent."""
     folder = tmp_path / "edited"
     shutil.copytree(saved, folder)
-    config = json.loads((folder / "config.json").read_text())
+    for name, data in (files or {}).items():
+        (folder / name).write_bytes(data)
+    meta = json.loads((folder / "facezoo.json").read_text())
     for key, value in config_changes.items():
-        if key in config:
-            config[key] = value
+        if key in meta:
+            meta[key] = value
         else:
-            config["config"][key] = value
-    (folder / "config.json").write_text(json.dumps(config))
+            meta["config"][key] = value
+    for name in meta["files"]:
+        meta["files"][name] = {"sha256": sha256(folder / name), "size": (folder / name).stat().st_size}
+    (folder / "facezoo.json").write_text(json.dumps(meta))
     return folder
+
+
+def test_truncated_or_non_hdf5_weights_are_reported(saved, tmp_path):
+    data = (saved / "model.weights.h5").read_bytes()
+    with pytest.raises(hub.InvalidWeightsError, match="damaged or truncated HDF5"):
+        hub.from_pretrained(edited_copy(saved, tmp_path / "a", {"model.weights.h5": data[: len(data) // 2]}))
+    with pytest.raises(hub.InvalidWeightsError, match="not an HDF5 file"):
+        hub.from_pretrained(edited_copy(saved, tmp_path / "b", {"model.weights.h5": b"<html>Service unavailable</html>"}))
+
+
+@pytest.mark.parametrize(
+    ("edit", "error", "message"),
+    [
+        ({"files": {"model.weights.h5": b"<html>Not found</html>"}}, hub.InvalidWeightsError, "not an HDF5 file"),
+        ({"architecture": "celeba_vit"}, hub.IncompatibleConfigError, "names architecture 'celeba_vit'"),
+        ({"n_filters": 8}, hub.InvalidWeightsError, "do not fit selfie_cnn"),
+        ({"training_args": {"data_dir": "/home/me/faces"}}, ValueError, r"facezoo.json holds local paths \(/home/me"),
+        ({"files": {"README.md": b"Trained on C:\\Users\\me\\faces"}}, ValueError, r"README.md holds local paths"),
+    ],
+    ids=["html-as-weights", "unknown-architecture", "weights-do-not-fit", "path-in-json", "path-in-card"],
+)
+def test_push_refuses_folders_that_cannot_load_before_any_request(fake_hub, saved, tmp_path, edit, error, message):
+    folder = edited_copy(saved, tmp_path, **edit)
+    with pytest.raises(error, match=message):
+        hub.push_to_hub(folder, REPO, token=TOKEN)
+    assert fake_hub.requests == []
+
+
+def test_push_refuses_a_model_plain_keras_cannot_load(fake_hub, tmp_path):
+    folder = hub.save_pretrained(facezoo.create_model("age_vgg16", input_shape=(32, 32, 3)), tmp_path / "vgg")
+    with pytest.raises(ValueError, match=r"uses facezoo>ChannelReverse, which plain Keras cannot load"):
+        hub.push_to_hub(folder, REPO, token=TOKEN)
+    assert fake_hub.requests == []
+
+
+def test_push_refuses_changed_or_extra_files(fake_hub, saved, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(saved, folder)
+    (folder / "notes.txt").write_text("draft")
+    with pytest.raises(hub.ChecksumError, match="not listed: notes.txt"):
+        hub.push_to_hub(folder, REPO, token=TOKEN)
+    (folder / "notes.txt").unlink()
+    corrupt(folder / "model.weights.h5")
+    with pytest.raises(hub.ChecksumError, match="model.weights.h5 differs from facezoo.json"):
+        hub.push_to_hub(folder, REPO, token=TOKEN)
+    assert fake_hub.requests == []
+    (folder / "README.md").write_text((saved / "README.md").read_text() + "\nEdited by hand.\n")
+    shutil.copy(saved / "model.weights.h5", folder / "model.weights.h5")
+    commit = hub.push_to_hub(folder, REPO, token=TOKEN)  # the card may be edited: push records its new sha256
+    stored = fake_hub.repos[REPO].commits[commit.oid]
+    published = json.loads(stored["facezoo.json"].data)["files"]["README.md"]["sha256"]
+    assert published == hashlib.sha256(stored["README.md"].data).hexdigest()
+
+
+def test_push_without_or_with_a_bad_token_says_how_to_log_in(fake_hub, saved, monkeypatch):
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", "/nonexistent/token")
+    with pytest.raises(hub.TokenError, match="No Hub token: set HF_TOKEN .* `hf auth login`"):
+        hub.push_to_hub(saved, REPO)
+    assert fake_hub.requests == []
+    fake_hub.tokens = {TOKEN}
+    with pytest.raises(hub.TokenError) as error:
+        hub.push_to_hub(saved, REPO, token="hf_wrong")
+    assert "rejected the token (401)" in str(error.value) and "HF_TOKEN" in str(error.value)
+    assert "hf auth login" in str(error.value) and "\n" not in str(error.value)
+    assert hub.push_to_hub(saved, REPO, token=TOKEN).oid
+
+
+def closed_port_endpoint() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_an_unreachable_hub_fails_in_one_line_within_5_s(saved, tmp_path, monkeypatch):
+    endpoint = closed_port_endpoint()
+    started = time.monotonic()
+    with pytest.raises(hub.NotCachedError) as error:
+        hub.from_pretrained("hf://org/name", endpoint=endpoint, cache_dir=tmp_path)
+    assert time.monotonic() - started < 5
+    assert f"{endpoint} could not be reached" in str(error.value) and "\n" not in str(error.value)
+    assert "FACEZOO_HUB_RETRIES" in str(error.value)
+    started = time.monotonic()
+    with pytest.raises(hub.HubUnreachableError, match=f"Cannot push to {REPO}: {endpoint} could not be reached"):
+        hub.push_to_hub(saved, REPO, token=TOKEN, endpoint=endpoint)
+    assert time.monotonic() - started < 5
+    monkeypatch.setenv("FACEZOO_HUB_RETRIES", "0")
+    with pytest.raises(hub.NotCachedError, match="1 attempts"):
+        hub.from_pretrained("hf://org/name", endpoint=endpoint, cache_dir=tmp_path)
+
+
+def test_endpoint_argument_overrides_hf_endpoint(saved, images, expected, tmp_path, monkeypatch):
+    with FakeHub() as other:
+        commit = hub.push_to_hub(saved, "org/elsewhere", token=TOKEN, endpoint=other.endpoint)
+        loaded = hub.from_pretrained("hf://org/elsewhere", endpoint=other.endpoint, cache_dir=tmp_path)
+        np.testing.assert_array_equal(loaded.predict(images, verbose=0), expected)
+        weights_file = saved / "model.weights.h5"
+        register_weights(
+            monkeypatch, repo_id="org/elsewhere", revision="main", commit=commit.oid, sha256=sha256(weights_file),
+            file_size=weights_file.stat().st_size,
+        )  # fmt: skip
+        monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "default-cache"))
+        net = facezoo.create_model("selfie_cnn", pretrained=True, endpoint=other.endpoint)
+        np.testing.assert_array_equal(net.predict(images, verbose=0), expected)
+        assert any("/org/elsewhere/resolve/" in r for r in other.requests)
 
 
 @pytest.mark.parametrize(
@@ -314,7 +506,7 @@ def test_bad_sources_are_rejected(tmp_path):
         hub.from_pretrained("just-a-name")
     with pytest.raises(ValueError, match="give one"):
         hub.from_pretrained("hf://org/name@v1", revision="v2")
-    with pytest.raises(FileNotFoundError, match="config.json is missing"):
+    with pytest.raises(FileNotFoundError, match="facezoo.json is missing"):
         hub.from_pretrained(tmp_path)
 
 
@@ -345,7 +537,7 @@ def test_offline_loads_from_cache_with_the_server_gone_and_explains_uncached(sav
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), expected)
-    assert "NOT_CACHED: config.json of org/uncached@main is not in the Hub cache" in result.stdout
+    assert "NOT_CACHED: facezoo.json of org/uncached@main is not in the Hub cache" in result.stdout
     assert "HF_HUB_OFFLINE=1" in result.stdout and "hf download org/uncached" in result.stdout
 
 

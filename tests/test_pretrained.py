@@ -1,24 +1,32 @@
-"""Published weights: registry entries against the real files, offline loading, and the recorded metrics."""
+"""Published weights: registry entries against the real files, loading with facezoo and with plain Keras, offline
+loading, the cards' Hub conventions, the embedded copies, and the recorded metrics."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
+import textwrap
+import zipfile
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hub_server import File
+from huggingface_hub import ModelCard
 
 import facezoo
+from facezoo import hub
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("FACEZOO_SHARED_DATA", REPO / ".." / "shared" / "data"))
 ASTRONAUT = REPO / "examples" / "images" / "astronaut.jpg"
-PUBLISHED = [(name, tag) for name in facezoo.list_models(pretrained=True) for tag in facezoo.model_info(name).weights]
+#: Every registered weight: embedded, uploaded, or staged in weights/ for upload.
+PUBLISHED = [(name, tag) for name in facezoo.list_models() for tag in facezoo.model_info(name).weights]
 
 
 def test_some_weights_are_published():
@@ -29,15 +37,22 @@ def published_folder(name: str, tag: str) -> Path:
     return REPO / "weights" / facezoo.model_info(name).weights[tag].repo_id.split("/", 1)[1]
 
 
-def load_published(name: str, tag: str, fake_hub):
-    """``create_model(name, pretrained=tag)``; weights too big to embed are first pushed, as the maintainer would,
-    from their folder to the fake Hub, so the download and its checksum are exercised too."""
+def serve_published(fake_hub, name: str, tag: str) -> str:
+    """Put the published folder on the fake Hub as the maintainer's push would (``*.h5`` through git-LFS)."""
     weights = facezoo.model_info(name).weights[tag]
-    if weights.embedded is None:
-        folder = published_folder(name, tag)
-        fake_hub.create_repo(weights.repo_id)
-        fake_hub.commit(weights.repo_id, {f.name: f.read_bytes() for f in folder.iterdir() if f.is_file()})
-    return facezoo.create_model(name, pretrained=tag)
+    repo = fake_hub.create_repo(weights.repo_id)
+    files = {f.name: File(f.read_bytes(), lfs=f.suffix == ".h5") for f in published_folder(name, tag).iterdir()}
+    fake_hub._commit(repo, "main", files)
+    return weights.repo_id
+
+
+def load_published(name: str, tag: str, fake_hub):
+    """``create_model(name, pretrained=tag)``; staged weights (not uploaded yet) are served by the fake Hub and
+    loaded by repository id, so the download and the registry's checksum are exercised too."""
+    weights = facezoo.model_info(name).weights[tag]
+    if weights.available:
+        return facezoo.create_model(name, pretrained=tag)
+    return hub.from_pretrained(f"hf://{serve_published(fake_hub, name, tag)}")
 
 
 @pytest.mark.parametrize("name, tag", PUBLISHED)
@@ -46,8 +61,12 @@ def test_registry_entry_matches_the_published_folder(name, tag, fake_hub):
     folder = published_folder(name, tag)
     data = (folder / weights.filename).read_bytes()
     assert (hashlib.sha256(data).hexdigest(), len(data)) == (weights.sha256, weights.file_size)
-    config = json.loads((folder / "config.json").read_text())
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*hub.PUBLISHED_FILES, hub.METADATA_NAME])
+    hub.check_folder(folder)  # checksums, config, weights fit, no local paths
+    config = json.loads((folder / "facezoo.json").read_text())
     assert config["architecture"] == name
+    assert (config["dataset"], config["dataset_options"]) == (weights.dataset, json.loads(json.dumps(dict(weights.dataset_options))))
+    assert config["metrics"] == dict(weights.metrics) and weights.split.startswith(config["split"])
     assert {k: tuple(v) if isinstance(v, list) else v for k, v in config["config"].items()} == {
         k: tuple(v) if isinstance(v, list) else v for k, v in weights.config.items()
     }
@@ -139,3 +158,106 @@ def test_the_package_stays_under_the_wheel_budget():
     package = Path(facezoo.__file__).parent
     total = sum(f.stat().st_size for f in package.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
     assert total < 40 * 1024 * 1024, f"{total / 2**20:.1f} MiB of package files; the wheel must stay under 40 MB"
+
+
+def test_plain_keras_loads_every_published_folder_from_the_hub_without_facezoo(fake_hub, tmp_path):
+    """``keras.saving.load_model("hf://…")`` in a Python where facezoo cannot be imported gives facezoo's predictions
+    exactly."""
+    expected = {}
+    for name, tag in PUBLISHED:
+        repo_id = serve_published(fake_hub, name, tag)
+        model = load_published(name, tag, fake_hub)
+        images = np.random.default_rng(0).uniform(0, 255, size=(2, *model.input_shape[1:])).astype("float32")
+        np.save(tmp_path / f"{name}.npy", images)
+        outputs = model.predict(images, verbose=0)
+        expected[repo_id] = outputs if isinstance(outputs, dict) else {"output": outputs}
+        np.save(tmp_path / f"{name}.repo.npy", np.array(repo_id))
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.modules["facezoo"] = None  # any import of facezoo fails
+        from pathlib import Path
+        import keras, numpy as np
+        for images in sorted(Path({str(tmp_path)!r}).glob("*_*.npy")):
+            if images.name.endswith(".repo.npy"):
+                continue
+            repo_id = str(np.load(images.with_suffix(".repo.npy")))
+            outputs = keras.saving.load_model("hf://" + repo_id).predict(np.load(images), verbose=0)
+            outputs = outputs if isinstance(outputs, dict) else {{"output": outputs}}
+            np.savez(images.with_suffix(".keras.npz"), **outputs)
+        assert not [m for m in sys.modules if m.startswith("facezoo") and sys.modules[m] is not None]
+        try:
+            import facezoo
+        except ImportError:
+            print("facezoo not importable")
+        """
+    )
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf-home"), "HF_HUB_DISABLE_IMPLICIT_TOKEN": "1"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "facezoo not importable"
+    for name, tag in PUBLISHED:
+        repo_id = facezoo.model_info(name).weights[tag].repo_id
+        got = np.load(tmp_path / f"{name}.keras.npz")
+        assert sorted(got.files) == sorted(expected[repo_id]), name
+        for key, value in expected[repo_id].items():
+            np.testing.assert_array_equal(got[key], value, err_msg=f"{name} {key}")
+
+
+#: Metric ids of https://huggingface.co/metrics that facezoo cards may use.
+HUB_METRIC_IDS = {"mae", "mse", "pearsonr", "spearmanr", "accuracy", "f1", "precision", "recall", "roc_auc", "r_squared"}
+#: Hub task ids a model-index ``task.type`` may take for facezoo's heads.
+HUB_TASK_IDS = {"image-classification", "other"}
+
+
+@pytest.mark.parametrize("name, tag", PUBLISHED)
+def test_cards_follow_the_hub_metadata_conventions(name, tag):
+    weights = facezoo.model_info(name).weights[tag]
+    card = ModelCard.load(published_folder(name, tag) / "README.md")
+    data = card.data.to_dict()
+    assert data["library_name"] == "keras"
+    assert data["license"] == "other" and data["license_name"] and data["license_link"].startswith("https://")
+    outputs = facezoo.model_info(name).outputs
+    if len(outputs) == 1 and outputs[0].kind != "regression":
+        assert data["pipeline_tag"] == "image-classification"
+    else:
+        assert "pipeline_tag" not in data
+        assert {"image-regression"} & set(data["tags"]) or {"multi-output"} & set(data["tags"])
+    for dataset in data.get("datasets", []):
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+", dataset), dataset  # Hub dataset ids
+    if "base_model" in data:
+        assert any(w.repo_id == data["base_model"] for n in facezoo.list_models() for w in facezoo.model_info(n).weights.values())
+    results = card.data.eval_results
+    assert len(results) == len([m for m in weights.metrics if m.rpartition("/")[2] in hub.HUB_METRICS])
+    for result in results:
+        assert result.task_type in HUB_TASK_IDS and result.metric_type in HUB_METRIC_IDS
+        assert re.fullmatch(r"[a-z]+", result.dataset_split), result.dataset_split  # a split name; prose in the card
+    split, _, protocol = weights.split.partition(" (")
+    assert f"Split `{split}`: {protocol.removesuffix(')')}" in card.text
+    assert f'keras.saving.load_model("hf://{weights.repo_id}")' in card.text
+
+
+@pytest.mark.parametrize("name, tag", PUBLISHED)
+def test_each_weight_is_stored_once_the_embedded_copy_links_to_it(name, tag):
+    weights = facezoo.model_info(name).weights[tag]
+    if weights.embedded is None:
+        pytest.skip("not embedded")
+    package_copy = REPO / "src" / weights.embedded
+    if not (REPO / ".git").exists() or not package_copy.exists():
+        pytest.skip("not a source checkout")
+    assert package_copy.is_symlink(), f"{package_copy} must be a link to the published file, not a second copy"
+    assert package_copy.resolve() == (published_folder(name, tag) / weights.filename).resolve()
+
+
+@pytest.mark.slow
+def test_the_wheel_holds_the_real_bytes_of_embedded_weights(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(REPO)],
+        check=True, capture_output=True, timeout=600,
+    )
+    (wheel,) = tmp_path.glob("facezoo-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        for name, tag in PUBLISHED:
+            weights = facezoo.model_info(name).weights[tag]
+            if weights.embedded:
+                assert hashlib.sha256(archive.read(weights.embedded)).hexdigest() == weights.sha256, weights.embedded

@@ -1,11 +1,23 @@
-"""Turn a finished ``fit_*`` run into published weights: the Hub-layout folder under ``weights/<repo-name>/``, an
-embedded copy inside the package when small, and the ``WeightsInfo`` entry to paste next to the builder.
+"""Stage published weights: the Hub folder ``weights/<architecture>-<tag>/`` (Keras' saving layout + ``facezoo.json``
++ card, written by ``facezoo.hub.save_pretrained``), the package's embedded copy when small, and the ``WeightsInfo``
+registry entry.
 
-    python tools/publish_weights.py runs/utkface64 --tag utkface --hardware "2 CPU cores (no GPU)"
+From a finished ``fit_*`` run folder (holding ``result.json``)::
 
-The numbers in the entry are read from the run's ``result.json`` (the test metrics ``fit_*`` measured), and the
-sha256 and size from the weights file itself. A maintainer with a token then pushes with
-``facezoo push weights/<repo-name> facezoo/<repo-name>``.
+    python tools/publish_weights.py runs/utkface64 --tag utkface --hardware "2 CPU cores (no GPU)" \\
+        --command "python -c ..." --protocol "seeded 10%, 900 images, of facezoo's UTKFace copy"
+
+Re-publishing registered weights in the current layout (no retraining; the texts and numbers come from the registry
+entry and the old card, and the predictions are checked to be identical)::
+
+    python tools/publish_weights.py --republish utkface_multitask.utkface --write
+
+The metrics come from the run's ``result.json`` (the test metrics ``fit_*`` measured), and the sha256 and size from
+the written weights file. The entry is printed; ``--write`` instead updates ``sha256`` and ``file_size`` of the
+existing entry with the same ``repo_id`` in ``src/facezoo/models/``. The embedded copy
+``src/facezoo/weights/<repo>/model.weights.h5`` is a relative symbolic link to the staged file, so each weight is
+stored once in the repository (wheels hold the real bytes). After uploading with
+``facezoo push weights/<repo> facezoo/<repo>``, record the commit in the entry's ``commit``.
 """
 
 from __future__ import annotations
@@ -13,96 +25,200 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import pprint
-import shutil
+import re
+import sys
 import tempfile
+import warnings
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 import facezoo
-import facezoo.hub
+from facezoo import hub
 
 ROOT = Path(__file__).resolve().parents[1]
+MODELS = ROOT / "src" / "facezoo" / "models"
 EMBED_LIMIT = 10 * 1024 * 1024
+ORG = "facezoo"
+LICENSE = "other: non-commercial research only (the dataset's terms)"
 
 
-def copy_atomically(source: Path, target: Path) -> None:
-    """Copy a file or folder to ``target`` through a temporary sibling, replacing what was there."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    staged = tmp / target.name
-    (shutil.copytree if source.is_dir() else shutil.copy2)(source, staged)
-    if target.is_dir():
-        shutil.rmtree(target)
-    staged.replace(target)
-    tmp.rmdir()
+def embedded_path(repo_name: str) -> Path:
+    return ROOT / "src" / "facezoo" / "weights" / repo_name / hub.WEIGHTS_NAME
+
+
+def link_embedded(repo_name: str) -> str:
+    """Point the package's copy at ``weights/<repo_name>/model.weights.h5`` (a relative symlink)."""
+    link = embedded_path(repo_name)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    tmp = link.with_name(f".{link.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(os.path.relpath(ROOT / "weights" / repo_name / hub.WEIGHTS_NAME, link.parent))
+    tmp.replace(link)
+    return f"facezoo/weights/{repo_name}/{hub.WEIGHTS_NAME}"
+
+
+def old_card_notes(folder: Path) -> str:
+    """The prose of the ``## Training`` section of a card (up to the builder config)."""
+    text = (folder / hub.CARD_NAME).read_text(encoding="utf-8")
+    match = re.search(r"## Training\n\n(.*?)\n\n(?:Fine-tuned from|Builder config)", text, re.S)
+    if not match:
+        sys.exit(f"{folder / hub.CARD_NAME} has no '## Training' section to carry over.")
+    return match.group(1).strip()
+
+
+def without_local_paths(training_args: dict[str, Any]) -> dict[str, Any]:
+    """The training arguments minus ``data_dir`` (the dataset name and options are recorded instead)."""
+    return {key: value for key, value in training_args.items() if key != "data_dir"}
+
+
+def write_entry(repo_id: str, sha256: str, size: int) -> Path:
+    """Update ``sha256`` and ``file_size`` of the registry entry with ``repo_id`` in ``src/facezoo/models``."""
+    for path in sorted(MODELS.glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        start = next((m.start() for m in re.finditer(rf"repo_id=[\"']{re.escape(repo_id)}[\"']", text)), None)
+        if start is None:
+            continue
+        end = text.index("\n)\n", start)
+        block = re.sub(r"sha256=[\"'][0-9a-f]{64}[\"']", f'sha256="{sha256}"', text[start:end], count=1)
+        block = re.sub(r"file_size=[0-9_]+", f"file_size={size:_}", block, count=1)
+        path.write_text(text[:start] + block + text[end:], encoding="utf-8")
+        return path
+    sys.exit(f"No registry entry with repo_id {repo_id!r} in {MODELS}; paste the printed entry next to the builder.")
+
+
+def check_identical(folder: Path, reference, architecture: str, config: dict[str, Any]) -> None:
+    """The staged folder predicts exactly what ``reference`` does, through facezoo and through plain Keras."""
+    import keras
+
+    shape = tuple(config["input_shape"])
+    images = np.random.default_rng(0).uniform(0, 255, size=(4, *shape)).astype("float32")
+    expected = reference.predict(images, verbose=0)
+    for loaded in (hub.from_pretrained(folder), keras.saving.load_model(str(folder))):
+        got = loaded.predict(images, verbose=0)
+        pairs = zip(expected.values(), got.values()) if isinstance(expected, dict) else [(expected, got)]
+        if not all(np.array_equal(a, b) for a, b in pairs):
+            sys.exit(f"{folder}: predictions differ from the source weights; nothing is registered.")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run_dir", type=Path, help="a finished fit_* output folder (holding result.json)")
-    parser.add_argument("--tag", required=True, help="weight tag, e.g. the dataset name")
-    parser.add_argument("--hardware", required=True, help="what it was trained on")
-    parser.add_argument("--split", default="test", help="the split the metrics were measured on, in words")
-    parser.add_argument("--command", required=True, help="the command that trained it (recorded in card and entry)")
+    parser.add_argument("run_dir", type=Path, nargs="?", help="a finished fit_* output folder (holding result.json)")
+    parser.add_argument("--republish", metavar="MODEL.TAG", help="re-save registered weights in the current layout")
+    parser.add_argument("--tag", help="weight tag, e.g. the dataset name")
+    parser.add_argument("--hardware", help="what it was trained on")
+    parser.add_argument("--split", default="test", help="name of the split the metrics were measured on")
+    parser.add_argument("--protocol", default="", help="how that split was made, in words")
+    parser.add_argument("--command", help="the command that trained it (recorded in card and entry)")
     parser.add_argument("--notes", default="", help="what the card must say beyond the recipe (deviations, targets)")
+    parser.add_argument("--base-model", help="Hub id of the facezoo weights these were fine-tuned from")
+    parser.add_argument("--write", action="store_true", help="update sha256 and file_size of the existing entry")
     args = parser.parse_args()
+    if bool(args.run_dir) == bool(args.republish):
+        parser.error("give a run folder or --republish MODEL.TAG")
 
-    result = json.loads((args.run_dir / "result.json").read_text())
-    pretrained = args.run_dir / result["pretrained_dir"]
-    config = json.loads((pretrained / "config.json").read_text())
-    architecture, dataset = config["architecture"], result["training_args"]["dataset"]
-    repo_name = f"{architecture}-{args.tag}"
-    folder = ROOT / "weights" / repo_name
-    copy_atomically(pretrained, folder)
-    folder.chmod(0o755)
-    metrics = {k: v for k, v in result["test_metrics"].items() if k.split("/")[-1] != "count"}
-    training_args = result["training_args"]
-    notes = " ".join(
-        part
-        for part in (
-            f"Trained with the facezoo.training recipe `{result['recipe']}` ({training_args.get('reference', '')}),",
-            f"{len(result['history'].get('epoch', []))} epochs in {result['wall_time_s'] / 60:.0f} minutes on {args.hardware}.",
-            f"Command: `{args.command}`.",
-            args.notes,
+    if args.republish:
+        architecture, _, tag = args.republish.partition(".")
+        weights = facezoo.model_info(architecture).weights[tag]
+        repo_name = weights.repo_id.split("/", 1)[1]
+        source = ROOT / "weights" / repo_name
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # the source may be in the first layout
+            model = hub.from_pretrained(source)
+        legacy_args = source / "training_args.json"
+        if (source / hub.METADATA_NAME).is_file():
+            training_args = json.loads((source / hub.METADATA_NAME).read_text())["training_args"]
+        else:
+            training_args = json.loads(legacy_args.read_text()) if legacy_args.is_file() else None
+        split, protocol = re.fullmatch(r"(\w+)(?: \((.*)\))?", weights.split, re.S).groups()  # type: ignore[union-attr]
+        metrics, dataset, dataset_options = dict(weights.metrics), weights.dataset, dict(weights.dataset_options)
+        notes, base_model = old_card_notes(source), args.base_model
+        entry_extra = dict(weights.extra)
+    else:
+        for name in ("tag", "hardware", "command"):
+            if not getattr(args, name):
+                parser.error(f"--{name} is required with a run folder")
+        result = json.loads((args.run_dir / "result.json").read_text())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            model = hub.from_pretrained(args.run_dir / result["pretrained_dir"])
+        architecture, tag = model._facezoo_architecture, args.tag
+        repo_name = f"{architecture}-{tag}"
+        training_args = result["training_args"]
+        split, protocol = args.split, args.protocol or None
+        metrics = {k: round(v, 4) for k, v in result["test_metrics"].items() if k.split("/")[-1] != "count"}
+        dataset, dataset_options = training_args["dataset"], dict(training_args.get("dataset_options", {}))
+        epochs = len(result["history"].get("epoch", []))
+        notes = " ".join(
+            part
+            for part in (
+                f"Trained with the facezoo.training recipe `{result['recipe']}` ({training_args.get('reference', '')}),",
+                f"{epochs} epochs in {result['wall_time_s'] / 60:.0f} minutes on {args.hardware}.",
+                f"Command: `{args.command}`.",
+                args.notes,
+            )
+            if part
         )
-        if part
-    )
-    card = facezoo.hub.model_card(
-        architecture, config["config"], metrics=metrics, dataset=dataset, split=args.split,
-        license=training_args.get("license"), notes=notes, training_args=training_args, repo_id=f"facezoo/{repo_name}",
-    )
-    (folder / "README.md").write_text(card, encoding="utf-8")
-    weights_file = folder / "model.weights.h5"
-    data = weights_file.read_bytes()
-    embedded = None
-    if len(data) <= EMBED_LIMIT:
-        embedded = f"facezoo/weights/{repo_name}/model.weights.h5"
-        copy_atomically(weights_file, ROOT / "src" / embedded)
-    entry = dict(
-        tag=args.tag,
-        repo_id=f"facezoo/{repo_name}",
-        revision="main",
-        filename="model.weights.h5",
-        sha256=hashlib.sha256(data).hexdigest(),
-        file_size=len(data),
-        config=config["config"],
-        metrics={k: round(v, 4) for k, v in metrics.items()},
-        split=args.split,
-        dataset=dataset,
-        dataset_options=training_args.get("dataset_options", {}),
-        license="other: non-commercial research only (the dataset's terms)",
-        recipe=f"facezoo.training recipe {result['recipe']!r}",
-        num_params=facezoo.create_model(architecture, **config["config"]).count_params(),
-        embedded=embedded,
-        extra={
+        base_model = args.base_model
+        entry_extra = {
             "hardware": args.hardware,
             "wall_time_s": round(result["wall_time_s"]),
-            "epochs": len(result["history"].get("epoch", [])),
+            "epochs": epochs,
             "command": args.command,
-            "training_args": f"weights/{repo_name}/training_args.json",
-        },
+        }
+    repo_id = f"{ORG}/{repo_name}"
+    config = dict(model._facezoo_config)
+    folder = ROOT / "weights" / repo_name
+    with tempfile.TemporaryDirectory(prefix="publish-", dir=ROOT / "weights") as tmp:
+        staged = hub.save_pretrained(
+            model,
+            Path(tmp) / repo_name,
+            metrics=metrics,
+            dataset=dataset,
+            dataset_options=dataset_options,
+            split=split,
+            protocol=protocol,
+            training_args=without_local_paths(training_args) if training_args is not None else None,
+            license=training_args.get("license") if training_args else None,
+            notes=notes,
+            base_model=base_model,
+            repo_id=repo_id,
+        )
+        hub.check_folder(staged)
+        check_identical(staged, model, architecture, config)
+        hub._replace_folder(staged, folder)
+    folder.chmod(0o755)
+    data = (folder / hub.WEIGHTS_NAME).read_bytes()
+    sha256, size = hashlib.sha256(data).hexdigest(), len(data)
+    embedded = link_embedded(repo_name) if size <= EMBED_LIMIT else None
+    if embedded is None:
+        embedded_path(repo_name).unlink(missing_ok=True)
+    print(f"weights/{repo_name}/ written ({', '.join(sorted(p.name for p in folder.iterdir()))}); embedded: {embedded}")
+    if args.write:
+        print(f"updated the entry in {write_entry(repo_id, sha256, size).relative_to(ROOT)}")
+        return
+    entry = dict(
+        tag=tag,
+        repo_id=repo_id,
+        revision="main",
+        filename=hub.WEIGHTS_NAME,
+        sha256=sha256,
+        file_size=size,
+        config=config,
+        metrics=metrics,
+        split=f"{split} ({protocol})" if protocol else split,
+        dataset=dataset,
+        dataset_options=dataset_options,
+        license=LICENSE,
+        recipe=f"facezoo.training recipe {training_args.get('name', '')!r}" if training_args else "",
+        num_params=model.count_params(),
+        embedded=embedded,
+        extra=entry_extra,
+        commit=None,
     )
-    print(f"weights/{repo_name}/ written; embedded: {embedded}")
     print("WeightsInfo(**" + pprint.pformat(entry, width=110, sort_dicts=False) + ")")
 
 

@@ -76,11 +76,11 @@ def cmd_info(args: argparse.Namespace) -> None:
     print("\n".join(lines))
 
 
-def _load_model(source: str):
+def _load_model(source: str, *, force_download: bool = False):
     """A registered name (default weights), ``name.tag``, ``hf://org/repo[@rev]``, ``org/repo`` or a local folder."""
     from facezoo.registry import create_model
 
-    return create_model(source, pretrained=source in list_models())
+    return create_model(source, pretrained=source in list_models(), force_download=force_download)
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
@@ -89,7 +89,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
     paths = expand_image_paths(args.images)
     if not paths:
         raise ValueError(f"No images found in {', '.join(args.images)}.")
-    results = predict(_load_model(args.model), paths, batch_size=args.batch_size)
+    results = predict(_load_model(args.model, force_download=args.force_download), paths, batch_size=args.batch_size)
     if args.json:
         print(json.dumps(results, indent=2))
         return
@@ -137,7 +137,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from facezoo import datasets, training
 
-    model = _load_model(args.model)
+    model = _load_model(args.model, force_download=args.force_download)
     dataset = datasets.load(args.dataset, args.data_dir, split=args.split)
     if args.limit:
         dataset = dataset.take(args.limit)
@@ -181,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--force-download", action="store_true", help="download the weights again even if cached")
 
     command("datasets", cmd_datasets, "list the datasets facezoo can download and parse")
 
@@ -208,11 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test")
     p.add_argument("--by", help="annotation to group errors by, e.g. gender")
     p.add_argument("--limit", type=int, help="evaluate at most N images")
+    p.add_argument("--force-download", action="store_true", help="download the weights again even if cached")
 
     p = command("push", cmd_push, "push a save_pretrained folder to the Hugging Face Hub")
     p.add_argument("folder")
     p.add_argument("repo_id")
-    p.add_argument("--revision", help="branch to commit to")
+    p.add_argument("--revision", help="branch to commit to (created from main if new)")
     p.add_argument("--tag", help="tag the new commit")
     p.add_argument("--token", help="Hub token (default: the cached login or HF_TOKEN)")
     p.add_argument("--endpoint", help="Hub URL (default: HF_ENDPOINT or https://huggingface.co)")

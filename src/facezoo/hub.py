@@ -1,21 +1,28 @@
 """Publish facezoo weights on the Hugging Face Hub and load them back, verified and cached.
 
-A published model is a Hub repository (or a local folder) written by :func:`save_pretrained`::
+A published model is a Hub repository (or a local folder) written by :func:`save_pretrained`: exactly what
+``keras.saving.save_model(model, folder, zipped=False)`` writes, so plain Keras loads it with
+``keras.saving.load_model("hf://org/name")``, plus facezoo's metadata and the model card::
 
-    config.json          facezoo version, format version, architecture (builder name), builder config,
-                         input spec, outputs and labels
+    config.json          Keras' model config (architecture as Keras layers)
+    metadata.json        Keras' saving metadata (Keras version, date)
     model.weights.h5     Keras 3 weights
-    training_args.json   optional: the training arguments
-    README.md            model card (YAML front matter + prose)
+    facezoo.json         facezoo's metadata: builder name and config, input spec, outputs and labels, dataset and
+                         options, metrics, training arguments, and the sha256 and size of every other file
+    README.md            model card (Hub YAML front matter + prose)
 
 Downloads go through ``huggingface_hub`` (``hf_hub_download``), so its cache, ``HF_HOME``, ``HF_HUB_OFFLINE``,
-``HF_ENDPOINT`` and revisions all apply. Whenever the registry knows a weights file (an entry of
-:class:`facezoo.WeightsInfo` with the same ``repo_id`` and ``filename`` whose ``revision`` is the requested revision
-or the commit it resolved to), its sha256 is checked after a download *and* on a cache hit.
+``HF_ENDPOINT`` and revisions all apply. Every file facezoo loads is checked by sha256, whatever the revision:
+against the registry (:class:`facezoo.WeightsInfo`) for registered weights, against ``facezoo.json`` for files it
+lists, and against the Hub's own LFS sha256 (or git blob id) of the cached file. A corrupt cached file is deleted and
+downloaded once more; bytes that still do not match raise :class:`ChecksumError`.
 
 Registered weights may also ship inside an installed package (``WeightsInfo.embedded``): a resource path
 ``"<package>/<path inside the package>"``, e.g. ``"facezoo/weights/attractive_net-scut_fbp5500/model.weights.h5"``,
 read with :mod:`importlib.resources`. Those bytes carry the same sha256 and load with no network at all.
+
+Folders in facezoo's first layout (``config.json`` holding facezoo's metadata, no ``facezoo.json``) still load, with
+a ``DeprecationWarning``; that support will be removed in the next release.
 
 Importing this module does not import TensorFlow; Keras is imported when a model is built or loaded.
 """
@@ -28,8 +35,13 @@ import json
 import os
 import re
 import shutil
+import socket
 import tempfile
-from pathlib import Path
+import time
+import urllib.parse
+import urllib.request
+import warnings
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from facezoo import _citations
@@ -42,36 +54,54 @@ if TYPE_CHECKING:
     from huggingface_hub import CommitInfo
 
 __all__ = [
+    "METADATA_NAME",
     "CONFIG_NAME",
+    "KERAS_METADATA_NAME",
     "WEIGHTS_NAME",
-    "TRAINING_ARGS_NAME",
     "CARD_NAME",
     "FORMAT_VERSION",
+    "RETRIES_ENV",
     "HubError",
     "WeightsNotFoundError",
     "NotCachedError",
+    "HubUnreachableError",
+    "TokenError",
     "ChecksumError",
     "IncompatibleConfigError",
     "InvalidWeightsError",
     "save_pretrained",
+    "check_folder",
     "push_to_hub",
     "from_pretrained",
     "load_registered_weights",
     "model_card",
 ]
 
+METADATA_NAME = "facezoo.json"
 CONFIG_NAME = "config.json"
+"""Keras' model config (in facezoo's first layout, facezoo's metadata had this name)."""
+KERAS_METADATA_NAME = "metadata.json"
 WEIGHTS_NAME = "model.weights.h5"
-TRAINING_ARGS_NAME = "training_args.json"
 CARD_NAME = "README.md"
-FORMAT_VERSION = 1
-"""Version of the ``config.json`` layout; a file with a higher version was written by a newer facezoo."""
+FORMAT_VERSION = 2
+"""Version of the ``facezoo.json`` layout; a file with a higher version was written by a newer facezoo. Version 1
+was the first layout (facezoo's metadata in ``config.json``), still read with a deprecation warning."""
+RETRIES_ENV = "FACEZOO_HUB_RETRIES"
+"""Environment variable: how many times to retry connecting to an unreachable Hub (default 1, about 5 s in all)."""
+
+KERAS_FILES = (CONFIG_NAME, KERAS_METADATA_NAME, WEIGHTS_NAME)
+"""What ``keras.saving.save_model(model, folder, zipped=False)`` writes."""
+PUBLISHED_FILES = (*KERAS_FILES, CARD_NAME)
+"""The files ``facezoo.json`` records the sha256 and size of."""
+_LEGACY_TRAINING_ARGS_NAME = "training_args.json"
+_LEGACY_FORMAT_VERSION = 1
 
 REPO_ID_PLACEHOLDER = "YOUR_ORG/YOUR_MODEL"
 """Stands for the repository id in a saved model card; :func:`push_to_hub` replaces it with the real one."""
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _HUB_LICENSE_ID = re.compile(r"[a-z0-9][a-z0-9.\-]*")
+_CONNECT_TIMEOUT_S = 2.0
 
 
 class HubError(Exception):
@@ -87,12 +117,21 @@ class NotCachedError(HubError, FileNotFoundError):
     files are not in the cache."""
 
 
+class HubUnreachableError(HubError, ConnectionError):
+    """:func:`push_to_hub` could not connect to the Hub."""
+
+
+class TokenError(HubError, PermissionError):
+    """:func:`push_to_hub` has no Hub token, or the Hub rejected it."""
+
+
 class ChecksumError(HubError, ValueError):
-    """A weights file's sha256 (or size) differs from the one the registry records."""
+    """A file's sha256 (or size) differs from the published one (registry, ``facezoo.json`` or the Hub's LFS
+    sha256), or a folder's files differ from its ``facezoo.json``."""
 
 
 class IncompatibleConfigError(HubError, ValueError):
-    """``config.json`` is missing, names an unknown architecture or was written by a newer facezoo."""
+    """``facezoo.json`` is missing or invalid, names an unknown architecture or was written by a newer facezoo."""
 
 
 class InvalidWeightsError(HubError, ValueError):
@@ -108,42 +147,66 @@ def save_pretrained(
     *,
     metrics: Mapping[str, float] | None = None,
     dataset: str | None = None,
+    dataset_options: Mapping[str, Any] | None = None,
     split: str = "test",
+    protocol: str | None = None,
     training_args: Mapping[str, Any] | None = None,
     license: str | None = None,
     tags: Iterable[str] = (),
     notes: str | None = None,
+    base_model: str | None = None,
+    repo_id: str | None = None,
 ) -> Path:
-    """Write ``model`` as a Hub repository folder: config, weights, optional training args and a model card.
+    """Write ``model`` as a Hub repository folder: Keras' own saving layout, ``facezoo.json`` and a model card.
 
-    Writing is atomic: files go to a temporary sibling folder that is renamed into place, so a failure leaves no
-    partial folder. An existing ``directory`` is replaced only if it holds nothing but files this function writes.
+    The Keras files are what ``keras.saving.save_model(model, folder, zipped=False)`` writes for the model as its
+    builder makes it (no optimizer or compile state), so plain Keras loads the folder. Writing is atomic: files go
+    to a temporary sibling folder that is renamed into place, so a failure leaves no partial folder. An existing
+    ``directory`` is replaced only if it holds nothing but files this function writes (or wrote in facezoo's first
+    layout).
 
     Args:
         model: A model built by facezoo (a builder, :func:`facezoo.create_model` or :func:`from_pretrained`).
         directory: Output folder.
         metrics: Measured metrics, e.g. ``{"mae": 0.24}`` or ``{"age/mae": 5.1, "gender/accuracy": 0.93}``.
         dataset: ``facezoo.datasets`` name the model was trained on; defaults to the model's dataset.
-        split: Split the ``metrics`` were measured on.
-        training_args: Training arguments, written to ``training_args.json`` (non-JSON values as strings).
+        dataset_options: Options of ``facezoo.datasets.load`` that give the evaluated split.
+        split: Name of the split the ``metrics`` were measured on, e.g. ``"test"``.
+        protocol: How that split was made, in words (shown in the card).
+        training_args: Training arguments, stored in ``facezoo.json`` (non-JSON values as strings); they must not
+            hold local paths.
         license: Hub licence id (e.g. ``"cc-by-nc-4.0"``) or free text; free text or ``None`` gives
             ``license: other`` with the text in the card. The data's non-commercial terms are always stated.
         tags: Extra Hub tags; ``facezoo``, the family, the architecture and the dataset are always added.
         notes: Free text for the card's training section (e.g. the recipe used).
+        base_model: Hub id of the facezoo weights this model was fine-tuned from (the card's ``base_model``).
+        repo_id: The Hub repository the folder will be pushed to (named in the card; :func:`push_to_hub` fills
+            it in otherwise).
 
     Returns:
         The folder written.
 
     Raises:
-        ValueError: ``model`` was not built by facezoo, or ``directory`` holds other files.
+        ValueError: ``model`` was not built by facezoo, ``directory`` holds other files, or ``training_args`` holds
+            local paths.
     """
+    import keras
+
     architecture, config = _builder_config(model)
     info = model_info(architecture)
     dataset = dataset or info.dataset
+    training_args = json.loads(json.dumps(dict(training_args), default=str)) if training_args is not None else None
+    paths = _local_paths(training_args)
+    if paths:
+        raise ValueError(
+            f"training_args holds local paths ({', '.join(paths)}), which must not be published; record the dataset "
+            "name and options instead."
+        )
     directory = Path(directory)
     if directory.exists():
+        allowed = {METADATA_NAME, *PUBLISHED_FILES, _LEGACY_TRAINING_ARGS_NAME}
         unknown = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else [directory.name]
-        unknown = [name for name in unknown if name not in (CONFIG_NAME, WEIGHTS_NAME, TRAINING_ARGS_NAME, CARD_NAME)]
+        unknown = [name for name in unknown if name not in allowed]
         if unknown:
             raise ValueError(
                 f"{directory} exists and holds files save_pretrained did not write ({', '.join(unknown)}); "
@@ -152,22 +215,38 @@ def save_pretrained(
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
     try:
-        _write_json(tmp / CONFIG_NAME, _config_json(model, architecture, config))
-        model.save_weights(str(tmp / WEIGHTS_NAME))
-        if training_args is not None:
-            _write_json(tmp / TRAINING_ARGS_NAME, dict(training_args))
+        keras.saving.save_model(_inference_copy(model, architecture, config), tmp, zipped=False)
+        if (tmp / "assets").is_dir():
+            (tmp / "assets").rmdir()  # Keras' empty asset folder; a folder cannot be committed to the Hub anyway
         card = model_card(
             architecture,
             config,
             metrics=metrics or {},
             dataset=dataset,
             split=split,
+            protocol=protocol,
             license=license,
             tags=tags,
             notes=notes,
             training_args=training_args,
+            repo_id=repo_id,
+            base_model=base_model,
         )
         (tmp / CARD_NAME).write_text(card, encoding="utf-8")
+        metadata = _metadata(
+            model,
+            architecture,
+            config,
+            dataset=dataset,
+            dataset_options=dataset_options,
+            split=split,
+            protocol=protocol,
+            metrics=metrics,
+            base_model=base_model,
+            training_args=training_args,
+        )
+        metadata["files"] = _file_hashes(tmp)
+        _write_json(tmp / METADATA_NAME, metadata)
         _replace_folder(tmp, directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -175,12 +254,85 @@ def save_pretrained(
     return directory
 
 
+def check_folder(folder: str | os.PathLike, *, card: bool = True) -> dict[str, Any]:
+    """Check that a :func:`save_pretrained` folder can be published, with no network: it holds exactly the files
+    ``facezoo.json`` lists, their sha256 and sizes match, Keras' config uses only stock Keras classes (so plain Keras
+    loads the folder), the config builds a model the weights fit, and no file holds a local (absolute) path. Returns
+    the ``facezoo.json`` content.
+
+    ``card=False`` skips the card's checksum (:func:`push_to_hub` rewrites the card and its checksum).
+
+    Raises:
+        FileNotFoundError: ``folder`` is not a folder, or lacks ``facezoo.json``.
+        IncompatibleConfigError, InvalidWeightsError: See :func:`from_pretrained`.
+        ChecksumError: A file differs from ``facezoo.json``, or the folder holds files it does not list.
+        ValueError: A file holds a local path, or the model uses a layer plain Keras does not have.
+    """
+    folder = Path(folder)
+    if not (folder / METADATA_NAME).is_file():
+        legacy = (folder / CONFIG_NAME).is_file() and _is_legacy_config(folder / CONFIG_NAME)
+        raise FileNotFoundError(
+            f"{folder} has no {METADATA_NAME}: "
+            + (
+                "it is in facezoo's first layout; convert it with "
+                f"facezoo.hub.save_pretrained(facezoo.hub.from_pretrained({str(folder)!r}), NEW_FOLDER)."
+                if legacy
+                else "it is not a save_pretrained folder."
+            )
+        )
+    metadata = _read_metadata(folder / METADATA_NAME, source=str(folder))
+    listed = set(metadata["files"])
+    present = {p.name for p in folder.iterdir() if p.name != METADATA_NAME and not p.name.startswith(".")}
+    if present != listed:
+        extra, missing = sorted(present - listed), sorted(listed - present)
+        raise ChecksumError(
+            f"{folder} does not hold what {METADATA_NAME} lists"
+            + (f"; not listed: {', '.join(extra)}" if extra else "")
+            + (f"; missing: {', '.join(missing)}" if missing else "")
+            + ". Write the folder with facezoo.hub.save_pretrained."
+        )
+    for name in sorted(listed - ({CARD_NAME} if not card else set())):
+        problem = _mismatch(folder / name, [_listed(metadata, name)])
+        if problem:
+            raise ChecksumError(f"{folder}: {name} differs from {METADATA_NAME} ({problem}); re-save the folder.")
+    for name in sorted(present | {METADATA_NAME}):
+        if name == WEIGHTS_NAME:
+            continue
+        found = _local_paths((folder / name).read_text(encoding="utf-8", errors="replace"))
+        if found:
+            raise ValueError(
+                f"{folder}/{name} holds local paths ({', '.join(found[:3])}), which must not be published; "
+                "remove them (record dataset names and options instead) and re-save the folder."
+            )
+    custom = sorted(set(_custom_classes(_read_json(folder / CONFIG_NAME, source=str(folder)))))
+    if custom:
+        raise ValueError(
+            f"{folder}: {CONFIG_NAME} uses {', '.join(custom)}, which plain Keras cannot load without facezoo; "
+            "only models built from stock Keras layers can be published."
+        )
+    model = _build_from_config(metadata, source=str(folder))
+    _load_weights_file(model, folder / WEIGHTS_NAME, source=str(folder))
+    return metadata
+
+
+def _custom_classes(config: Any) -> Iterable[str]:
+    """The classes in a Keras config that do not come from Keras itself."""
+    if isinstance(config, dict):
+        module = config.get("module")
+        if isinstance(module, str) and "class_name" in config and module.split(".")[0] != "keras":
+            yield str(config.get("registered_name") or config["class_name"])
+        for value in config.values():
+            yield from _custom_classes(value)
+    elif isinstance(config, list):
+        for value in config:
+            yield from _custom_classes(value)
+
+
 def push_to_hub(
     source: keras.Model | str | os.PathLike,
     repo_id: str,
     *,
     revision: str | None = None,
-    create_branch: bool = False,
     tag: str | None = None,
     commit_message: str | None = None,
     private: bool = False,
@@ -189,59 +341,78 @@ def push_to_hub(
 ) -> CommitInfo:
     """Upload a model, or a :func:`save_pretrained` folder, to a Hub repository in one commit.
 
-    Creates the repository if needed, commits config, weights, training args and model card together (the card's
-    ``YOUR_ORG/YOUR_MODEL`` placeholders become ``repo_id``), and optionally tags the commit. A model is first
-    saved with :func:`save_pretrained` and default card values; save it yourself to give metrics and a dataset.
+    The folder is checked first, with no network (:func:`check_folder`): nothing is sent for a folder that would
+    not load. Then the repository (and the ``revision`` branch) is created if needed, all files are committed
+    together (the card's ``YOUR_ORG/YOUR_MODEL`` placeholders become ``repo_id``, and ``facezoo.json`` records the
+    card's new sha256), and the commit is optionally tagged. A model is first saved with :func:`save_pretrained`
+    and default card values; save it yourself to give metrics and a dataset.
 
     Args:
         source: A model built by facezoo, or a folder written by :func:`save_pretrained`.
         repo_id: ``"org/name"``.
-        revision: Branch to commit to (default: ``main``).
-        create_branch: Create ``revision`` from ``main`` first if it does not exist.
+        revision: Branch to commit to (default: ``main``); created from ``main`` if it does not exist.
         tag: Tag to create on the new commit, e.g. ``"v1"``.
         commit_message: Defaults to ``"Upload {architecture} with facezoo {version}"``.
         private: Create the repository as private (ignored if it exists).
-        token: Hub token; defaults to the logged-in one (``hf auth login``) or ``HF_TOKEN``.
+        token: Hub token; defaults to ``HF_TOKEN`` or the one saved by ``hf auth login``.
         endpoint: Hub URL; defaults to ``HF_ENDPOINT`` or https://huggingface.co.
 
     Returns:
         The ``huggingface_hub.CommitInfo``: ``.commit_url`` and ``.oid`` (the commit sha).
 
     Raises:
-        ValueError: ``source`` is neither a facezoo model nor a ``save_pretrained`` folder.
+        FileNotFoundError, ChecksumError, IncompatibleConfigError, InvalidWeightsError, ValueError: The folder
+            cannot be published (see :func:`check_folder`).
+        TokenError: No token, or the Hub rejected it.
+        HubUnreachableError: The Hub could not be reached.
     """
-    from huggingface_hub import CommitOperationAdd, HfApi
+    from huggingface_hub import CommitOperationAdd, HfApi, get_token
+    from huggingface_hub.errors import HfHubHTTPError
 
     if not isinstance(source, (str, os.PathLike)):
         with tempfile.TemporaryDirectory(prefix="facezoo-push-") as tmp:
             folder = save_pretrained(source, Path(tmp) / "model")
             return push_to_hub(
-                folder, repo_id, revision=revision, create_branch=create_branch, tag=tag,
-                commit_message=commit_message, private=private, token=token, endpoint=endpoint,
+                folder, repo_id, revision=revision, tag=tag, commit_message=commit_message, private=private,
+                token=token, endpoint=endpoint,
             )  # fmt: skip
     folder = Path(source)
-    missing = [name for name in (CONFIG_NAME, WEIGHTS_NAME, CARD_NAME) if not (folder / name).is_file()]
-    if missing:
-        raise ValueError(f"{folder} is not a save_pretrained folder: {', '.join(missing)} missing.")
-    config = _read_config(folder / CONFIG_NAME, source=str(folder))
-    api = HfApi(endpoint=endpoint, token=token, library_name="facezoo", library_version=_version())
-    api.create_repo(repo_id, private=private, exist_ok=True)
-    if create_branch and revision:
-        api.create_branch(repo_id, branch=revision, exist_ok=True)
-    card = (folder / CARD_NAME).read_text(encoding="utf-8").replace(REPO_ID_PLACEHOLDER, repo_id)
-    operations = [CommitOperationAdd(CARD_NAME, card.encode("utf-8"))] + [
-        CommitOperationAdd(name, str(folder / name))
-        for name in (CONFIG_NAME, WEIGHTS_NAME, TRAINING_ARGS_NAME)
-        if (folder / name).is_file()
+    metadata = check_folder(folder, card=False)
+    token = token or get_token()
+    if not token:
+        raise TokenError(
+            "No Hub token: set HF_TOKEN to a write token, run `hf auth login`, or pass token=... (--token)."
+        )
+    where = _endpoint(endpoint)
+    _check_reachable(where, doing=f"push to {repo_id}")
+    card = (folder / CARD_NAME).read_text(encoding="utf-8").replace(REPO_ID_PLACEHOLDER, repo_id).encode("utf-8")
+    metadata["files"][CARD_NAME] = {"sha256": hashlib.sha256(card).hexdigest(), "size": len(card)}
+    operations = [
+        CommitOperationAdd(CARD_NAME, card),
+        CommitOperationAdd(METADATA_NAME, (json.dumps(metadata, indent=2) + "\n").encode("utf-8")),
+        *(CommitOperationAdd(name, str(folder / name)) for name in KERAS_FILES),
     ]
-    commit = api.create_commit(
-        repo_id,
-        operations,
-        commit_message=commit_message or f"Upload {config['architecture']} with facezoo {_version()}",
-        revision=revision,
-    )
-    if tag:
-        api.create_tag(repo_id, tag=tag, revision=commit.oid, tag_message=f"{config['architecture']} weights")
+    api = HfApi(endpoint=endpoint, token=token, library_name="facezoo", library_version=_version())
+    try:
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        if revision and revision != "main":
+            api.create_branch(repo_id, branch=revision, exist_ok=True)
+        commit = api.create_commit(
+            repo_id,
+            operations,
+            commit_message=commit_message or f"Upload {metadata['architecture']} with facezoo {_version()}",
+            revision=revision,
+        )
+        if tag:
+            api.create_tag(repo_id, tag=tag, revision=commit.oid, tag_message=f"{metadata['architecture']} weights")
+    except HfHubHTTPError as error:
+        status = error.response.status_code if error.response is not None else None
+        if status in (401, 403):
+            raise TokenError(
+                f"{where} rejected the token ({status}) for {repo_id}: set HF_TOKEN to a token with write access "
+                "to it, or run `hf auth login`."
+            ) from error
+        raise HubError(f"Pushing to {repo_id} on {where} failed: {str(error).splitlines()[0]}") from error
     return commit
 
 
@@ -260,16 +431,17 @@ def from_pretrained(
 ) -> keras.Model:
     """Build a model from a Hub repository or a :func:`save_pretrained` folder and load its weights.
 
-    The architecture is rebuilt from ``config.json`` with :func:`facezoo.create_model`, so the model can be saved
-    again with :func:`save_pretrained`. For Hub sources, both files come from the same commit; if the registry knows
-    the weights file (same ``repo_id`` and revision or commit), its sha256 is checked, on a cache hit as well.
+    The architecture is rebuilt from ``facezoo.json`` with :func:`facezoo.create_model`, so the model can be saved
+    again with :func:`save_pretrained`. For Hub sources, all files come from the same commit, and every file is
+    checked by sha256 (registry, ``facezoo.json`` and the Hub's LFS sha256), on a cache hit as well; a corrupt cached
+    file is downloaded again once. For local folders, the weights are checked against ``facezoo.json``.
 
     Args:
         source: ``"hf://org/name"``, ``"hf://org/name@revision"``, ``"org/name"`` or a local folder.
         revision: Branch, tag or commit sha (default: ``main``); do not combine with ``@revision`` in ``source``.
         cache_dir: Hub cache folder (default: ``HF_HUB_CACHE``, under ``HF_HOME``).
         local_files_only: Use the cache only, never the network (as ``HF_HUB_OFFLINE=1`` does).
-        force_download: Download again even if cached (repairs a corrupt cache).
+        force_download: Download again even if cached.
         token: Hub token for private repositories.
         endpoint: Hub URL; defaults to ``HF_ENDPOINT`` or https://huggingface.co.
 
@@ -278,35 +450,42 @@ def from_pretrained(
 
     Raises:
         WeightsNotFoundError: The repository, revision or a file does not exist.
-        NotCachedError: Offline (or the Hub is unreachable) and the files are not cached.
-        ChecksumError: The weights file's sha256 differs from the registry's.
-        IncompatibleConfigError: ``config.json`` names an unknown architecture or comes from a newer facezoo.
+        NotCachedError: Offline (or the Hub is unreachable within about 5 s) and the files are not cached.
+        ChecksumError: A file's sha256 differs from the published one even after downloading it again.
+        IncompatibleConfigError: ``facezoo.json`` names an unknown architecture or comes from a newer facezoo.
         InvalidWeightsError: The weights file is not HDF5, is truncated or does not fit the architecture.
         ValueError: ``source`` is neither a folder nor a repository id, or names a revision that contradicts
             ``revision``.
-        FileNotFoundError: A local folder lacks ``config.json`` or ``model.weights.h5``.
+        FileNotFoundError: A local folder lacks ``facezoo.json`` or ``model.weights.h5``.
     """
     repo_id, revision, folder = _parse_source(source, revision)
-    expected: WeightsInfo | None = None
+    label = str(source)
     if folder is not None:
-        for name in (CONFIG_NAME, WEIGHTS_NAME):
-            if not (folder / name).is_file():
-                raise FileNotFoundError(f"{folder} is not a save_pretrained folder: {name} is missing.")
-        config_path, weights_path = folder / CONFIG_NAME, folder / WEIGHTS_NAME
+        metadata, legacy = _read_folder_metadata(folder)
+        weights_path = folder / WEIGHTS_NAME
+        if not weights_path.is_file():
+            raise FileNotFoundError(f"{folder} is not a save_pretrained folder: {WEIGHTS_NAME} is missing.")
+        if not legacy:
+            problem = _mismatch(weights_path, [_listed(metadata, WEIGHTS_NAME)])
+            if problem:
+                raise ChecksumError(f"{folder}: {WEIGHTS_NAME} differs from {METADATA_NAME} ({problem}); re-save it.")
     else:
-        kwargs = dict(
+        fetch = dict(
             cache_dir=cache_dir, local_files_only=local_files_only, force_download=force_download,
             token=token, endpoint=endpoint,
         )  # fmt: skip
-        config_path = _download(repo_id, CONFIG_NAME, revision=revision, **kwargs)
-        commit = config_path.parent.name  # the cache layout: snapshots/<commit sha>/<file>
-        weights_path = _download(repo_id, WEIGHTS_NAME, revision=commit, **kwargs)
-        expected = _registered_weights(repo_id, WEIGHTS_NAME, {revision or "main", commit})
-    label = str(source)
-    config = _read_config(config_path, source=label)
-    if expected is not None:
-        _verify(weights_path, expected, where=f"{repo_id}@{revision or 'main'}", fix=_REFETCH)
-    model = _build_from_config(config, source=label)
+        metadata_path = _fetch(repo_id, METADATA_NAME, revision=revision, missing_ok=True, **fetch)
+        legacy = metadata_path is None
+        if metadata_path is None:
+            metadata_path = _fetch(repo_id, CONFIG_NAME, revision=revision, **fetch)
+        metadata = _read_metadata(metadata_path, source=label, legacy=legacy)
+        commit = metadata_path.parent.name  # the cache layout: snapshots/<commit sha>/<file>
+        expected = [] if legacy else [_listed(metadata, WEIGHTS_NAME)]
+        registered = _registered_weights(repo_id, WEIGHTS_NAME, {revision or "main", commit})
+        if registered is not None:
+            expected.append((registered.sha256, registered.file_size, "the facezoo registry"))
+        weights_path = _fetch(repo_id, WEIGHTS_NAME, revision=commit, expected=expected, **fetch)
+    model = _build_from_config(metadata, source=label)
     _load_weights_file(model, weights_path, source=label)
     return model
 
@@ -318,46 +497,63 @@ def load_registered_weights(
     cache_dir: str | os.PathLike | None = None,
     force_download: bool = False,
     local_files_only: bool = False,
+    endpoint: str | None = None,
 ) -> keras.Model:
     """Load registered weights into ``model`` (what ``pretrained=True`` does), checking their sha256 and size.
 
     Embedded weights (``weights.embedded``) load from the installed package with no network; otherwise (or with
-    ``force_download=True``, or when the resource is missing from the installation) the file comes from
-    ``weights.repo_id`` at ``weights.revision`` through the Hub cache.
-
-    Args:
-        model: A model of the architecture and config the weights were trained with.
-        weights: The registry entry.
-        cache_dir: Hub cache folder (default: ``HF_HUB_CACHE``).
-        force_download: Download again even if cached.
-        local_files_only: Use the cache (or the embedded copy) only.
-
-    Returns:
-        ``model``, with the weights loaded.
+    ``force_download=True`` for uploaded weights) the file is fetched from the Hub at the commit the registry
+    records, through the Hub cache, and checked on a cache hit too.
 
     Raises:
-        ChecksumError: The file's sha256 or size differs from ``weights.sha256`` / ``weights.file_size``.
+        ChecksumError: The file's sha256 or size differs from the registry's even after downloading it again, or
+            the embedded copy is damaged.
         NotCachedError, WeightsNotFoundError, InvalidWeightsError: See :func:`from_pretrained`.
     """
-    resource = _embedded_resource(weights.embedded) if weights.embedded and not force_download else None
-    label = f"{weights.repo_id}@{weights.revision}"
+    use_embedded = weights.embedded is not None and not (force_download and weights.uploaded)
+    resource = _embedded_resource(weights.embedded) if use_embedded else None  # type: ignore[arg-type]
+    label = f"{weights.repo_id}@{weights.commit or weights.revision}"
     if resource is not None:
         with importlib.resources.as_file(resource) as path:
-            _verify(path, weights, where=f"package resource {weights.embedded}", fix=_REINSTALL)
+            problem = _mismatch(path, [(weights.sha256, weights.file_size, "the facezoo registry")])
+            if problem:
+                raise ChecksumError(
+                    f"The weights embedded in facezoo ({weights.embedded}) are damaged ({problem}); reinstall "
+                    "facezoo (pip install --force-reinstall facezoo)."
+                )
             return _load_weights_file(model, path, source=label)
-    path = _download(
+    if not weights.uploaded:
+        raise WeightsNotFoundError(
+            f"{label}: the weights embedded in facezoo ({weights.embedded}) are missing from this installation and "
+            "are not on the Hub; reinstall facezoo (pip install --force-reinstall facezoo)."
+        )
+    path = _fetch(
         weights.repo_id,
         weights.filename,
-        revision=weights.revision,
+        revision=weights.commit,
+        expected=[(weights.sha256, weights.file_size, "the facezoo registry")],
         cache_dir=cache_dir,
         local_files_only=local_files_only,
         force_download=force_download,
+        endpoint=endpoint,
     )
-    _verify(path, weights, where=label, fix=_REFETCH)
     return _load_weights_file(model, path, source=label)
 
 
 # --------------------------------------------------------------------------------------------------- model card
+
+#: facezoo metric name -> (Hub metric id, its arguments, readable name). Hub metric ids are those of
+#: https://huggingface.co/metrics; a metric not listed here is shown in the card's table only.
+HUB_METRICS: dict[str, tuple[str, dict[str, Any] | None, str]] = {
+    "mae": ("mae", None, "MAE"),
+    "rmse": ("mse", {"squared": False}, "RMSE"),
+    "pearson_r": ("pearsonr", None, "Pearson r"),
+    "accuracy": ("accuracy", None, "accuracy"),
+    "macro_f1": ("f1", {"average": "macro"}, "macro F1"),
+}
+#: The model-index ``task.type`` of a head: a Hub task id. The Hub has no image-regression task, so regression
+#: heads use ``other`` (and the card carries the ``image-regression`` tag instead).
+_TASK_TYPES = {"classification": "image-classification", "binary": "image-classification", "regression": "other"}
 
 
 def model_card(
@@ -367,18 +563,23 @@ def model_card(
     metrics: Mapping[str, float],
     dataset: str,
     split: str = "test",
+    protocol: str | None = None,
     license: str | None = None,
     tags: Iterable[str] = (),
     notes: str | None = None,
     training_args: Mapping[str, Any] | None = None,
     repo_id: str | None = None,
+    base_model: str | None = None,
 ) -> str:
     """The model card (``README.md``) of a facezoo model: Hub YAML front matter and prose.
 
-    The front matter holds ``library_name: keras``, tags, licence, datasets, ``pipeline_tag`` and a
-    ``model-index`` with the metrics; the prose describes the model, the recipe, the metrics and the split,
-    limitations and bias, citations and how to load it. See :func:`save_pretrained` for the other arguments;
-    ``repo_id`` is the Hub repository the card will live in (named in "How to load").
+    The front matter follows the Hub's conventions: ``library_name: keras``; ``license: other`` with
+    ``license_name`` and ``license_link`` (the dataset's terms) unless ``license`` is a Hub licence id;
+    ``pipeline_tag: image-classification`` only for single-output classifiers (regression and multi-output models
+    carry tags instead); a ``model-index`` whose metric ``type``s are Hub metric ids (:data:`HUB_METRICS`) and whose
+    ``split`` is the split's name; ``base_model`` for fine-tuned weights. The prose describes the model, the recipe,
+    the metrics and the split's protocol, limitations and bias, citations and how to load it with and without
+    facezoo. See :func:`save_pretrained` for the arguments; ``repo_id`` is the Hub repository the card will live in.
     """
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
@@ -389,38 +590,53 @@ def model_card(
         licence_meta = {"license": license}
     else:
         licence_meta = {"license": "other", "license_name": "non-commercial-research-only"}
-    pipeline_tag = "image-classification"
-    eval_results = [
-        EvalResult(
-            task_type=pipeline_tag,
-            task_name=info.task,
-            dataset_type=dataset,
-            dataset_name=dataset_title,
-            dataset_split=split,
-            metric_type=name,
-            metric_name=name,
-            metric_value=float(value),
+        if citation and citation.url:
+            licence_meta["license_link"] = citation.url
+    specs = _output_specs(architecture, config)
+    kinds = {spec["name"]: spec["kind"] for spec in specs}
+    single_classifier = len(specs) == 1 and specs[0]["kind"] != "regression"
+    task_tags = ["multi-output"] if len(specs) > 1 else []
+    task_tags += ["image-regression"] if "regression" in kinds.values() else []
+    task_tags += ["image-classification"] if not single_classifier and set(kinds.values()) - {"regression"} else []
+    eval_results = []
+    for name, value in metrics.items():
+        head, _, metric = name.rpartition("/")
+        if metric not in HUB_METRICS:
+            continue
+        metric_id, metric_args, readable = HUB_METRICS[metric]
+        kind = kinds.get(head) or (specs[0]["kind"] if len(specs) == 1 else "regression")
+        eval_results.append(
+            EvalResult(
+                task_type=_TASK_TYPES[kind],
+                task_name="regression" if kind == "regression" else "classification",
+                dataset_type=dataset,
+                dataset_name=dataset_title,
+                dataset_split=split,
+                metric_type=metric_id,
+                metric_name=f"{head} {readable}" if head else readable,
+                metric_value=float(value),
+                metric_args=metric_args,
+            )
         )
-        for name, value in metrics.items()
-    ]
     data = ModelCardData(
         library_name="keras",
-        tags=list(dict.fromkeys(["facezoo", info.family, architecture, dataset, *tags])),
-        datasets=[dataset],
-        pipeline_tag=pipeline_tag,
+        tags=list(dict.fromkeys(["facezoo", info.family, architecture, dataset, *task_tags, *tags])),
+        pipeline_tag="image-classification" if single_classifier else None,
+        base_model=base_model,
         model_name=f"{architecture}-{dataset}",
         eval_results=eval_results or None,
         **licence_meta,
     )
     outputs = "\n".join(
         f"| `{spec['name']}` | {spec['kind']} | {', '.join(spec['labels']) or spec.get('units') or ''} |"
-        for spec in _output_specs(architecture, config)
+        for spec in specs
     )
     metric_rows = "\n".join(f"| {name} | {float(value):.4g} | {split} |" for name, value in metrics.items())
     metric_table = (
         f"| metric | value | split |\n|---|---|---|\n{metric_rows}" if metrics else "No metrics were recorded."
     )
     config_lines = "\n".join(f"    {key}={value!r}," for key, value in config.items())
+    hub_id = repo_id or REPO_ID_PLACEHOLDER
     sections = [
         f"# {architecture} ({dataset_title})",
         f"A facezoo `{architecture}` model ({info.family} family, {info.task}) trained on {dataset_title}. "
@@ -429,10 +645,12 @@ def model_card(
         f"| output | kind | labels / units |\n|---|---|---|\n{outputs}",
         "## Training",
         notes or "Trained with facezoo.",
+        *([f"Fine-tuned from [{base_model}](https://huggingface.co/{base_model})."] if base_model else []),
         f"Builder config:\n\n```python\n{architecture}(\n{config_lines}\n)\n```",
-        *(["Training arguments are in `training_args.json`."] if training_args is not None else []),
+        *(["The training arguments are in `facezoo.json` (`training_args`)."] if training_args is not None else []),
         "## Evaluation",
         metric_table,
+        *([f"Split `{split}`: {protocol}."] if protocol else []),
         "## Limitations and bias",
         f"The model was trained on {dataset_title} only and inherits its biases: the people, ages, ethnicities, "
         "poses and photo styles it over- or under-represents, and the subjectivity of its labels. Accuracy differs "
@@ -440,8 +658,11 @@ def model_card(
         "on it, and do not use it to make decisions about individuals.",
         f"**License.** {_citations.NON_COMMERCIAL}" + (f" Stated licence: {license}." if license else ""),
         "## How to load",
-        f'```python\nfrom facezoo.hub import from_pretrained\n\nmodel = from_pretrained("hf://{repo_id or REPO_ID_PLACEHOLDER}")\n'
+        "With Keras alone (the repository is in Keras' own saving layout):",
+        f'```python\nimport keras\n\nmodel = keras.saving.load_model("hf://{hub_id}")\n'
         "predictions = model.predict(images)  # RGB floats in [0, 255]\n```",
+        "With facezoo (labels, checksums, `facezoo.predict`):",
+        f'```python\nfrom facezoo.hub import from_pretrained\n\nmodel = from_pretrained("hf://{hub_id}")\n```',
         "## Citation",
         f"Dataset: {citation.reference}." + (f" <{citation.url}>" if citation.url else "")
         if citation
@@ -453,9 +674,6 @@ def model_card(
 
 
 # --------------------------------------------------------------------------------------------------- helpers
-
-_REFETCH = "The cached copy is corrupt or was modified; pass force_download=True to fetch it again."
-_REINSTALL = "The installed package is damaged; reinstall facezoo (pip install --force-reinstall facezoo)."
 
 
 def _version() -> str:
@@ -470,11 +688,21 @@ def _builder_config(model: keras.Model) -> tuple[str, dict[str, Any]]:
     if architecture is None or config is None:
         raise ValueError(
             "save_pretrained needs a model built by facezoo (a builder, facezoo.create_model or "
-            "facezoo.hub.from_pretrained): it records the builder config that config.json needs. A model loaded "
+            "facezoo.hub.from_pretrained): it records the builder config that facezoo.json needs. A model loaded "
             "from a .keras file does not; rebuild it with facezoo.create_model(name, **config) and copy the "
             "weights with model.set_weights(loaded.get_weights())."
         )
     return architecture, dict(config)
+
+
+def _inference_copy(model: keras.Model, architecture: str, config: Mapping[str, Any]) -> keras.Model:
+    """``model`` as its builder makes it, without compile or optimizer state (which plain Keras may not be able to
+    deserialise); ``model`` itself when it was never compiled."""
+    if not getattr(model, "compiled", False):
+        return model
+    copy = create_model(architecture, **config)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def _output_specs(architecture: str, config: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -490,11 +718,24 @@ def _output_specs(architecture: str, config: Mapping[str, Any]) -> list[dict[str
     return specs
 
 
-def _config_json(model: keras.Model, architecture: str, config: Mapping[str, Any]) -> dict[str, Any]:
+def _metadata(
+    model: keras.Model,
+    architecture: str,
+    config: Mapping[str, Any],
+    *,
+    dataset: str,
+    dataset_options: Mapping[str, Any] | None,
+    split: str,
+    protocol: str | None,
+    metrics: Mapping[str, float] | None,
+    base_model: str | None,
+    training_args: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The content of ``facezoo.json`` (without ``files``); docs/hub.md documents the schema."""
     info = model_info(architecture)
     return {
-        "facezoo_version": _version(),
         "format_version": FORMAT_VERSION,
+        "facezoo_version": _version(),
         "architecture": architecture,
         "family": info.family,
         "task": info.task,
@@ -502,8 +743,26 @@ def _config_json(model: keras.Model, architecture: str, config: Mapping[str, Any
         "input": {"shape": list(model.input_shape[1:]), "dtype": "float32", "color": "RGB", "range": [0, 255]},
         "output_names": list(model.output_names),
         "outputs": _output_specs(architecture, config),
-        "dataset": info.dataset,
+        "dataset": dataset,
+        "dataset_options": json.loads(json.dumps(dict(dataset_options or {}), default=str)),
+        "split": split,
+        "protocol": protocol,
+        "metrics": {key: float(value) for key, value in (metrics or {}).items()},
+        "base_model": base_model,
+        "training_args": training_args,
     }
+
+
+def _file_hashes(folder: Path) -> dict[str, dict[str, Any]]:
+    return {name: {"sha256": _sha256(folder / name), "size": (folder / name).stat().st_size} for name in PUBLISHED_FILES}
+
+
+def _listed(metadata: Mapping[str, Any], name: str) -> tuple[str, int | None, str]:
+    """The ``(sha256, size, source)`` that ``facezoo.json`` records for file ``name``."""
+    entry = metadata["files"].get(name)
+    if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
+        raise IncompatibleConfigError(f"{METADATA_NAME} records no sha256 for {name}; re-save the folder.")
+    return entry["sha256"], entry.get("size"), METADATA_NAME
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
@@ -521,38 +780,73 @@ def _replace_folder(tmp: Path, directory: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _read_config(path: Path, *, source: str) -> dict[str, Any]:
+def _read_json(path: Path, *, source: str) -> Any:
     try:
-        config = json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise IncompatibleConfigError(f"{source}: {CONFIG_NAME} is not valid JSON ({error}).") from error
-    if not isinstance(config, dict) or not isinstance(config.get("format_version"), int):
+        raise IncompatibleConfigError(f"{source}: {Path(path).name} is not valid JSON ({error}).") from error
+
+
+def _is_legacy_config(path: Path) -> bool:
+    data = _read_json(path, source=str(path))
+    return isinstance(data, dict) and data.get("format_version") == _LEGACY_FORMAT_VERSION
+
+
+def _read_metadata(path: Path, *, source: str, legacy: bool = False) -> dict[str, Any]:
+    """``facezoo.json`` (or, with ``legacy``, the first layout's ``config.json``, with a deprecation warning)."""
+    metadata = _read_json(path, source=source)
+    name = Path(path).name
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("format_version"), int):
         raise IncompatibleConfigError(
-            f"{source}: {CONFIG_NAME} has no facezoo format_version; it was not written by facezoo.hub.save_pretrained."
+            f"{source}: {name} has no facezoo format_version"
+            + (
+                f" and there is no {METADATA_NAME}: it is not a facezoo model (a plain Keras folder loads with "
+                "keras.saving.load_model)."
+                if legacy
+                else "; it was not written by facezoo.hub.save_pretrained."
+            )
         )
-    return config
+    version = metadata["format_version"]
+    if version > FORMAT_VERSION:
+        raise IncompatibleConfigError(
+            f"{source} was written by facezoo {metadata.get('facezoo_version', '?')} (format {version}); facezoo "
+            f"{_version()} reads format {FORMAT_VERSION} at most. Upgrade facezoo: pip install -U facezoo."
+        )
+    if legacy or version == _LEGACY_FORMAT_VERSION:
+        warnings.warn(
+            f"{source} is in facezoo's first Hub layout (facezoo's metadata in {CONFIG_NAME}, no {METADATA_NAME}), "
+            "which the next release will no longer read; re-save it with facezoo.hub.save_pretrained.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    elif not isinstance(metadata.get("files"), dict):
+        raise IncompatibleConfigError(f"{source}: {name} has no 'files' checksums; re-save it with save_pretrained.")
+    return metadata
 
 
-def _build_from_config(config: Mapping[str, Any], *, source: str) -> keras.Model:
+def _read_folder_metadata(folder: Path) -> tuple[dict[str, Any], bool]:
+    """``(metadata, legacy)`` of a local folder."""
+    if (folder / METADATA_NAME).is_file():
+        return _read_metadata(folder / METADATA_NAME, source=str(folder)), False
+    if (folder / CONFIG_NAME).is_file():
+        return _read_metadata(folder / CONFIG_NAME, source=str(folder), legacy=True), True
+    raise FileNotFoundError(f"{folder} is not a save_pretrained folder: {METADATA_NAME} is missing.")
+
+
+def _build_from_config(metadata: Mapping[str, Any], *, source: str) -> keras.Model:
     version = _version()
-    if config["format_version"] > FORMAT_VERSION:
-        raise IncompatibleConfigError(
-            f"{source} was written by facezoo {config.get('facezoo_version', '?')} (config format "
-            f"{config['format_version']}); facezoo {version} reads format {FORMAT_VERSION} at most. "
-            "Upgrade facezoo: pip install -U facezoo."
-        )
-    architecture = config.get("architecture")
+    architecture = metadata.get("architecture")
     if architecture not in list_models():
         raise IncompatibleConfigError(
-            f"{source}: {CONFIG_NAME} names architecture {architecture!r}, which facezoo {version} does not have "
+            f"{source} names architecture {architecture!r}, which facezoo {version} does not have "
             f"(it has {', '.join(list_models())}). If the model comes from a newer facezoo, upgrade: "
             "pip install -U facezoo."
         )
     try:
-        return create_model(architecture, **config.get("config", {}))
+        return create_model(architecture, **metadata.get("config", {}))
     except (TypeError, ValueError) as error:
         raise IncompatibleConfigError(
-            f"{source}: the config in {CONFIG_NAME} does not build {architecture} with facezoo {version}: {error}"
+            f"{source}: the config in {METADATA_NAME} does not build {architecture} with facezoo {version}: {error}"
         ) from error
 
 
@@ -572,6 +866,39 @@ def _parse_source(source: str | os.PathLike, revision: str | None) -> tuple[str 
     return repo_id, at_revision or revision, None
 
 
+def _endpoint(endpoint: str | None) -> str:
+    from huggingface_hub import constants
+
+    return (endpoint or constants.ENDPOINT).rstrip("/")
+
+
+def _check_reachable(endpoint: str, *, doing: str) -> None:
+    """Raise :class:`HubUnreachableError` if no TCP connection to ``endpoint`` opens within a few seconds
+    (``FACEZOO_HUB_RETRIES`` more attempts after the first, default 1), instead of ``huggingface_hub``'s retries
+    of over 20 s. Skipped when a proxy handles the endpoint: the proxy decides then."""
+    url = urllib.parse.urlsplit(endpoint)
+    host = url.hostname or ""
+    if urllib.request.getproxies() and not urllib.request.proxy_bypass(host):
+        return
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        retries = max(0, int(os.environ.get(RETRIES_ENV, "1")))
+    except ValueError:
+        raise ValueError(f"{RETRIES_ENV} must be a whole number, got {os.environ[RETRIES_ENV]!r}.") from None
+    for attempt in range(retries + 1):
+        try:
+            socket.create_connection((host, port), timeout=_CONNECT_TIMEOUT_S).close()
+            return
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            if attempt < retries:
+                time.sleep(min(2.0**attempt * 0.5, 8.0))
+    raise HubUnreachableError(
+        f"Cannot {doing}: {endpoint} could not be reached ({reason}, {retries + 1} attempts). Check the network and "
+        f"HF_ENDPOINT; set {RETRIES_ENV}=N to retry N times, or HF_HUB_OFFLINE=1 to use cached files only."
+    )
+
+
 def _download(
     repo_id: str,
     filename: str,
@@ -582,9 +909,11 @@ def _download(
     force_download: bool = False,
     token: str | None = None,
     endpoint: str | None = None,
-) -> Path:
-    """``hf_hub_download`` with its failures turned into :class:`HubError` messages that say what to do."""
-    from huggingface_hub import constants, hf_hub_download
+    missing_ok: bool = False,
+) -> Path | None:
+    """``hf_hub_download`` with its failures turned into :class:`HubError` messages that say what to do;
+    ``None`` for a file the revision does not have when ``missing_ok``."""
+    from huggingface_hub import constants, hf_hub_download, try_to_load_from_cache
     from huggingface_hub.errors import (
         LocalEntryNotFoundError,
         RemoteEntryNotFoundError,
@@ -592,8 +921,15 @@ def _download(
         RevisionNotFoundError,
     )
 
-    where = endpoint or constants.ENDPOINT
+    where = _endpoint(endpoint)
     rev = revision or "main"
+    offline = local_files_only or constants.HF_HUB_OFFLINE
+    cached = try_to_load_from_cache(repo_id, filename, cache_dir, rev)  # type: ignore[arg-type]
+    if not offline and (force_download or not isinstance(cached, str)):
+        try:
+            _check_reachable(where, doing=f"download {filename} of {repo_id}@{rev}")
+        except HubUnreachableError as error:
+            raise NotCachedError(f"{error} It is not in the Hub cache.") from error
     try:
         return Path(
             hf_hub_download(
@@ -620,16 +956,14 @@ def _download(
             "token=... or log in with `hf auth login`."
         ) from error
     except RemoteEntryNotFoundError as error:
+        if missing_ok:
+            return None
         raise WeightsNotFoundError(
             f"{repo_id}@{rev} has no {filename}; it was not published with facezoo.hub.push_to_hub."
         ) from error
     except LocalEntryNotFoundError as error:
         cache = cache_dir or constants.HF_HUB_CACHE
-        why = (
-            "downloads are off (HF_HUB_OFFLINE=1 or local_files_only=True)"
-            if constants.HF_HUB_OFFLINE or local_files_only
-            else f"{where} could not be reached"
-        )
+        why = "downloads are off (HF_HUB_OFFLINE=1 or local_files_only=True)" if offline else f"{where} failed"
         raise NotCachedError(
             f"{filename} of {repo_id}@{rev} is not in the Hub cache ({cache}) and {why}. Pre-download it while "
             f"online with `hf download {repo_id} --revision {rev}` or "
@@ -638,11 +972,87 @@ def _download(
         ) from error
 
 
+def _fetch(
+    repo_id: str,
+    filename: str,
+    *,
+    revision: str | None,
+    expected: Iterable[tuple[str, int | None, str]] = (),
+    missing_ok: bool = False,
+    **kwargs: Any,
+) -> Path | None:
+    """:func:`_download`, then check the file against the Hub's LFS sha256 (or git blob id) of the cached blob and
+    every ``(sha256, size, source)`` in ``expected``. A mismatch deletes the cached copy and downloads it once more;
+    a fresh download that still does not match raises :class:`ChecksumError`."""
+    from huggingface_hub import constants
+
+    path = _download(repo_id, filename, revision=revision, missing_ok=missing_ok, **kwargs)
+    if path is None:
+        return None
+    problem = _mismatch(path, expected, hub_blob=True)
+    if problem is None:
+        return path
+    rev = revision or "main"
+
+    def server_differs(problem: str) -> ChecksumError:
+        return ChecksumError(
+            f"The server's copy of {filename} in {repo_id} at revision {rev} differs from the published checksum "
+            f"({problem}); do not use it, and tell the repository's owner."
+        )
+
+    if kwargs.get("force_download"):
+        raise server_differs(problem)
+    _evict(path)
+    if kwargs.get("local_files_only") or constants.HF_HUB_OFFLINE:
+        raise ChecksumError(
+            f"The cached copy of {filename} of {repo_id}@{rev} was corrupt ({problem}) and has been deleted; run "
+            "again with downloads allowed (without HF_HUB_OFFLINE=1 / local_files_only) to fetch it again."
+        )
+    path = _download(repo_id, filename, revision=revision, **{**kwargs, "force_download": True})
+    assert path is not None
+    problem = _mismatch(path, expected, hub_blob=True)
+    if problem is not None:
+        raise server_differs(problem)
+    return path
+
+
+def _evict(path: Path) -> None:
+    """Delete a cached file: its blob and the snapshot link to it."""
+    blob = Path(os.path.realpath(path))
+    for file in {blob, Path(path)}:
+        try:
+            file.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _mismatch(path: Path, expected: Iterable[tuple[str, int | None, str]], *, hub_blob: bool = False) -> str | None:
+    """Why ``path`` does not match its published checksums, or ``None``. With ``hub_blob``, a Hub cache blob is
+    also checked against its own name: the LFS sha256, or the git blob sha1 of a regular file."""
+    found = _sha256(path)
+    size = os.path.getsize(path)
+    blob = Path(os.path.realpath(path))
+    if hub_blob and blob.parent.name == "blobs" and re.fullmatch(r"[0-9a-f]{64}|[0-9a-f]{40}", blob.name):
+        etag = blob.name
+        actual = found if len(etag) == 64 else _git_blob_sha1(path)
+        if actual != etag:
+            kind = "LFS sha256" if len(etag) == 64 else "git blob id"
+            return f"the Hub records {kind} {etag}, the file has {actual}"
+    for sha256, expected_size, source in expected:
+        if found != sha256.lower():
+            return f"{source} records sha256 {sha256}, the file has {found}"
+        if expected_size and size != expected_size:
+            return f"{source} records {expected_size} bytes, the file has {size}"
+    return None
+
+
 def _registered_weights(repo_id: str, filename: str, revisions: set[str]) -> WeightsInfo | None:
-    """The registry entry for ``filename`` of ``repo_id`` at one of ``revisions``, if any."""
-    for name in list_models(pretrained=True):
+    """The registry entry for ``filename`` of ``repo_id`` at one of ``revisions`` (its revision or its commit)."""
+    for name in list_models():
         for weights in model_info(name).weights.values():
-            if weights.repo_id == repo_id and weights.filename == filename and weights.revision in revisions:
+            if weights.repo_id == repo_id and weights.filename == filename and (
+                weights.revision in revisions or weights.commit in revisions
+            ):
                 return weights
     return None
 
@@ -665,19 +1075,30 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _verify(path: Path, weights: WeightsInfo, *, where: str, fix: str) -> None:
-    found = _sha256(path)
-    if found != weights.sha256.lower():
-        raise ChecksumError(
-            f"sha256 mismatch for {weights.filename} of {where} ({os.path.realpath(path)}): expected "
-            f"{weights.sha256}, found {found}. {fix}"
-        )
-    size = os.path.getsize(path)
-    if weights.file_size and size != weights.file_size:
-        raise ChecksumError(
-            f"size mismatch for {weights.filename} of {where}: the registry records {weights.file_size} bytes, "
-            f"the file has {size}. {fix}"
-        )
+def _git_blob_sha1(path: Path) -> str:
+    digest = hashlib.sha1(b"blob %d\0" % os.path.getsize(path))
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+#: An absolute local path inside text: POSIX, home-relative or Windows.
+_LOCAL_PATH = re.compile(r"(?<![\w.:/\\~-])(?:~[/\\]|/(?=[\w.-]+/)|[A-Za-z]:[/\\])[^\s'\"`,;)\]}]+")
+
+
+def _local_paths(value: Any) -> list[str]:
+    """Absolute local paths found in ``value`` (a string, or JSON-like data walked recursively)."""
+    if isinstance(value, str):
+        whole = value.strip()
+        if PurePosixPath(whole).is_absolute() and "\n" not in whole or PureWindowsPath(whole).drive:
+            return [whole]
+        return _LOCAL_PATH.findall(value)
+    if isinstance(value, Mapping):
+        return [path for item in value.values() for path in _local_paths(item)]
+    if isinstance(value, (list, tuple)):
+        return [path for item in value for path in _local_paths(item)]
+    return []
 
 
 def _load_weights_file(model: keras.Model, path: Path, *, source: str) -> keras.Model:

@@ -85,6 +85,8 @@ class WeightsInfo:
         num_params: Total parameter count of the model with these weights.
         embedded: Package resource holding the same bytes, so loading needs no network; ``None`` when not shipped.
         extra: Anything else (training args, hardware, wall time).
+        commit: The Hub commit the weights were uploaded (and measured) at; ``None`` while they are only staged
+            in the source tree's ``weights/`` folder, not uploaded yet.
     """
 
     tag: str
@@ -103,10 +105,21 @@ class WeightsInfo:
     num_params: int = 0
     embedded: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    commit: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("config", "metrics", "dataset_options", "extra"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
+
+    @property
+    def uploaded(self) -> bool:
+        """Whether the weights are on the Hub (at :attr:`commit`)."""
+        return self.commit is not None
+
+    @property
+    def available(self) -> bool:
+        """Whether ``pretrained=`` can load them: embedded in the package or uploaded to the Hub."""
+        return self.uploaded or self.embedded is not None
 
 
 @dataclass(frozen=True)
@@ -224,14 +237,31 @@ def resolve_weights(name: str, pretrained: bool | str) -> WeightsInfo:
     if pretrained is True:
         if info.default_weights is None:
             raise ValueError(f"Model {name!r} has no pretrained weights (available tags: {available}).")
-        return info.default_weights
+        return _check_available(name, info.default_weights)
     tag = str(pretrained).removeprefix(f"{name}.")
     if tag not in info.weights:
         raise ValueError(f"Model {name!r} has no weights tagged {pretrained!r} (available tags: {available}).")
-    return info.weights[tag]
+    return _check_available(name, info.weights[tag])
 
 
-def _build(name: str, pretrained: bool | str, config: dict[str, Any]) -> keras.Model:
+def _check_available(name: str, weights: WeightsInfo) -> WeightsInfo:
+    if not weights.available:
+        folder = weights.repo_id.split("/", 1)[-1]
+        raise ValueError(
+            f"{name}.{weights.tag} is staged but not uploaded to the Hub yet; in a facezoo source checkout load the "
+            f"staged folder with facezoo.hub.from_pretrained('weights/{folder}')."
+        )
+    return weights
+
+
+def _build(
+    name: str,
+    pretrained: bool | str,
+    config: dict[str, Any],
+    *,
+    force_download: bool = False,
+    endpoint: str | None = None,
+) -> keras.Model:
     info = _info(name)
     unknown = sorted(set(config) - set(info.default_config))
     if unknown:
@@ -254,7 +284,7 @@ def _build(name: str, pretrained: bool | str, config: dict[str, Any]) -> keras.M
     model = _record_config(_BUILDERS[name](**resolved), name, {**info.default_config, **resolved})
     from facezoo import hub
 
-    hub.load_registered_weights(model, weights)
+    hub.load_registered_weights(model, weights, force_download=force_download, endpoint=endpoint)
     return model
 
 
@@ -272,10 +302,12 @@ def _normalise(value: Any) -> Any:
 
 def list_models(pattern: str = "*", pretrained: bool = False) -> list[str]:
     """Sorted names of registered models matching a shell-style ``pattern``; ``pretrained=True`` keeps only
-    models with weights."""
+    models with weights ``pretrained=`` can load (embedded in the package or uploaded to the Hub)."""
     _ensure_registered()
     return sorted(
-        name for name, info in _INFOS.items() if fnmatch.fnmatchcase(name, pattern) and (info.weights or not pretrained)
+        name
+        for name, info in _INFOS.items()
+        if fnmatch.fnmatchcase(name, pattern) and (not pretrained or any(w.available for w in info.weights.values()))
     )
 
 
@@ -284,7 +316,14 @@ def model_info(name: str) -> ModelInfo:
     return _info(name)
 
 
-def create_model(source: str, pretrained: bool | str = False, **config: Any) -> keras.Model:
+def create_model(
+    source: str,
+    pretrained: bool | str = False,
+    *,
+    force_download: bool = False,
+    endpoint: str | None = None,
+    **config: Any,
+) -> keras.Model:
     """Build a model from any way of naming one.
 
     Args:
@@ -292,6 +331,8 @@ def create_model(source: str, pretrained: bool | str = False, **config: Any) -> 
             ``pretrained="TAG"``), or a saved model: ``"hf://org/repo[@revision]"``, ``"org/repo"`` or a local
             folder written by ``facezoo.hub.save_pretrained`` (loaded with ``facezoo.hub.from_pretrained``).
         pretrained: For a model name: ``True`` loads its default weights, a string picks a tag.
+        force_download: Fetch the weights from the Hub again even if they are cached or embedded.
+        endpoint: Hub URL (default: ``HF_ENDPOINT`` or https://huggingface.co).
         **config: Builder keyword arguments (model names only).
 
     Raises:
@@ -302,13 +343,13 @@ def create_model(source: str, pretrained: bool | str = False, **config: Any) -> 
     if name in _INFOS and (not dot or tag in _INFOS[name].weights):
         if dot and pretrained not in (False, True, tag):
             raise ValueError(f"{source!r} names its weights already; drop pretrained={pretrained!r}.")
-        return _build(name, tag or pretrained, config)
+        return _build(name, tag or pretrained, config, force_download=force_download, endpoint=endpoint)
     if str(source).startswith("hf://") or "/" in str(source) or os.path.isdir(source):
         if pretrained not in (False, True) or config:
             raise ValueError(f"{source!r} is a saved model with its own weights: drop pretrained= and builder arguments.")
         from facezoo.hub import from_pretrained
 
-        return from_pretrained(source)
+        return from_pretrained(source, force_download=force_download, endpoint=endpoint)
     if dot and name in _INFOS:
         resolve_weights(name, tag)  # raises, naming the available tags
     _info(str(source))  # raises the unknown-model error with close matches

@@ -37,10 +37,10 @@ def test_fit_one_epoch(name, synthetic_root, tiny_models, tmp_path):
     assert result.history["epoch"] == [1] * result.epochs
     assert result.test_metrics and all(isinstance(v, float) for v in result.test_metrics.values())
     assert result.best_weights.is_file() and result.model is not None
-    for file in ("config.json", "model.weights.h5", "training_args.json", "README.md"):
+    for file in ("config.json", "metadata.json", "model.weights.h5", "facezoo.json", "README.md"):
         assert (result.pretrained_dir / file).is_file(), file
-    args = json.loads((result.pretrained_dir / "training_args.json").read_text())
-    assert args["batch_size"] == 8 and args["name"] == result.recipe
+    args = json.loads((result.pretrained_dir / "facezoo.json").read_text())["training_args"]
+    assert args["batch_size"] == 8 and args["name"] == result.recipe and "data_dir" not in args
     with open(tmp_path / "run" / "history.csv") as file:
         assert len(list(csv.DictReader(file))) == result.epochs
     assert (tmp_path / "run" / "result.json").is_file()

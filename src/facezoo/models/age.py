@@ -32,7 +32,7 @@ AGE_CNN_WEIGHTS = WeightsInfo(
     repo_id='facezoo/age_cnn-imfdb_age',
     revision='main',
     filename='model.weights.h5',
-    sha256='e3dbcc504cd2d3a96c2033d8ab0da285a13644ffb56cdab5cfb9f275ea8ed545',
+    sha256="6151f2ca36d407fb80280afd85bfaf6478c240c92b5bae85c3d7ede5c1960dc3",
     file_size=2_692_744,
     config={'variant': 'regularized', 'input_shape': (128, 128, 3), 'num_classes': 3},
     metrics={'accuracy': 0.7355, 'macro_f1': 0.6018},
@@ -42,7 +42,7 @@ AGE_CNN_WEIGHTS = WeightsInfo(
     recipe="facezoo.training recipe 'age_cnn'",
     num_params=656_579,
     embedded='facezoo/weights/age_cnn-imfdb_age/model.weights.h5',
-    extra={'hardware': '2 CPU cores (x86-64, no GPU), TensorFlow 2.21', 'wall_time_s': 2461, 'epochs': 12, 'command': 'python -c "import facezoo.training as t; t.fit_age_cnn(\'../shared/data/imfdb-age\', \'runs/age_cnn\', variant=\'regularized\', epochs=12, seed=0)"', 'training_args': 'weights/age_cnn-imfdb_age/training_args.json'},
+    extra={'hardware': '2 CPU cores (x86-64, no GPU), TensorFlow 2.21', 'wall_time_s': 2461, 'epochs': 12, 'command': 'python -c "import facezoo.training as t; t.fit_age_cnn(\'../shared/data/imfdb-age\', \'runs/age_cnn\', variant=\'regularized\', epochs=12, seed=0)"', 'training_args': 'weights/age_cnn-imfdb_age/facezoo.json'},
 )
 
 

@@ -21,7 +21,7 @@ ATTRACTIVE_NET_WEIGHTS = WeightsInfo(
     repo_id="facezoo/attractive_net-scut_fbp5500",
     revision="main",
     filename="model.weights.h5",
-    sha256="a446cfeddb48938b405b3d8add2a6c0118db8a453609f1bb85c1e3fcbb25ab8a",
+    sha256="b538dd17f466c010bc6991fb9f1be44e8f19d0ca80aa52b0ebaf5b73c82bff4c",
     file_size=9_465_432,
     config={"input_shape": (160, 160, 3), "backbone_weights": None, "freeze_backbone": False},
     metrics={"mae": 0.3025, "rmse": 0.3954, "pearson_r": 0.8035},
@@ -44,7 +44,7 @@ ATTRACTIVE_NET_WEIGHTS = WeightsInfo(
         "m.load_weights(a.output_dir / 'best.weights.h5'); "
         "t.fit_attractive_net('../shared/data', 'runs/attractive_b', model=m, image_size=160, epochs=20, seed=0, "
         "stages='fine_tune', learning_rate=1e-4, dataset_options=opts)\"",
-        "training_args": "weights/attractive_net-scut_fbp5500/training_args.json",
+        "training_args": "weights/attractive_net-scut_fbp5500/facezoo.json",
     },
 )
 

@@ -22,7 +22,7 @@ CELEBA_CNN_WEIGHTS = WeightsInfo(
     repo_id="facezoo/celeba_cnn-celeba",
     revision="main",
     filename="model.weights.h5",
-    sha256="f9cdf1afe59ce22c42bc1e23b24610e3779ebd1512e9d23696b0d5c7c5b1e483",
+    sha256="7c165cde5e934a68296e2c2de757974d4808fe144620378a6e14c5a1dc9f2dab",
     file_size=66_085_808,
     config={"input_shape": (218, 178, 3)},
     metrics={"accuracy": 0.8593, "macro_f1": 0.8151},
@@ -39,7 +39,7 @@ CELEBA_CNN_WEIGHTS = WeightsInfo(
         "command": "python -c \"import facezoo.training as t; t.fit_celeba_gender('../shared/data', 'runs/celeba_cnn', "
         "epochs=30, batch_size=32, seed=0, dataset_options={'protocol': 'identity', 'label_from_identity': True, "
         "'identity_fractions': (0.15, 0.15)})\"",
-        "training_args": "weights/celeba_cnn-celeba/training_args.json",
+        "training_args": "weights/celeba_cnn-celeba/facezoo.json",
     },
 )
 

@@ -25,7 +25,7 @@ UTKFACE_WEIGHTS = WeightsInfo(
     repo_id="facezoo/utkface_multitask-utkface",
     revision="main",
     filename="model.weights.h5",
-    sha256="1554b974ce7ab137a3ef6534ed1ff6fd79438d5ff0bfa3411c6567461208bb4e",
+    sha256="0464ae4b932e370a2de3bc487190ef293a3cded96ecd16c081b9c44f7b7c5035",
     file_size=5_252_640,
     config={"input_shape": (64, 64, 3), "width": 32, "dropout": 0.3},
     metrics={
@@ -49,7 +49,7 @@ UTKFACE_WEIGHTS = WeightsInfo(
         "epochs": 25,
         "command": "python -c \"import facezoo.training as t; "
         "t.fit_utkface('../shared/data/UTKFace', 'runs/utkface64', image_size=64, epochs=25, seed=0)\"",
-        "training_args": "weights/utkface_multitask-utkface/training_args.json",
+        "training_args": "weights/utkface_multitask-utkface/facezoo.json",
     },
 )
 

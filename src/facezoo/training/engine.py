@@ -785,8 +785,9 @@ def _save_pretrained(model: keras.Model, directory: Path, recipe: Recipe, metric
         directory,
         metrics={k: v for k, v in metrics.items() if math.isfinite(v) and not k.endswith("count")},
         dataset=recipe.dataset,
+        dataset_options=recipe.dataset_options,
         split=recipe.splits[2],
-        training_args=args,
+        training_args={k: v for k, v in args.items() if k != "data_dir"},  # the dataset and options, not a local path
         license=recipe.license,
         tags=(recipe.name,),
         notes=f"Trained with the facezoo.training recipe `{recipe.name}`: {recipe.reference}.",
