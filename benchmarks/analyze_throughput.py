@@ -1,0 +1,82 @@
+"""Faces per second of ``facezoo.analyze`` with one model, beside the detector alone on the same photos (issue 11).
+
+Writes a folder of JPEG photos (synthetic face-free backgrounds from ``analyze_accuracy.py``, each holding one to
+three real UTKFace test crops at random scales and places), then times, after a warm-up on other photos:
+  1. the detector alone: read each photo and ``facezoo.detect_faces`` it;
+  2. ``facezoo.analyze(folder_files, [model])``: read, detect, align every face, batched prediction.
+Goal: (2) takes at most 25 % longer than (1).
+
+    python benchmarks/analyze_throughput.py --data-dir ../shared/data --photos 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from analyze_accuracy import background
+from PIL import Image
+
+import facezoo
+from facezoo import datasets
+from facezoo.faces import analyze, detect_faces
+from facezoo.inference import read_image
+
+
+def write_photos(folder: Path, count: int, faces: list[str], rng: np.random.Generator) -> list[Path]:
+    paths = []
+    for number in range(count):
+        height, width = 480, 640
+        scene = background(rng, height, width).copy()
+        for _ in range(int(rng.integers(1, 4))):
+            side = int(rng.integers(60, 160))
+            face = Image.fromarray(read_image(faces[int(rng.integers(len(faces)))])).resize((side, side), Image.BILINEAR)
+            x, y = int(rng.integers(0, width - side)), int(rng.integers(0, height - side))
+            scene[y : y + side, x : x + side] = np.asarray(face)
+        paths.append(folder / f"photo{number:04d}.jpg")
+        Image.fromarray(scene).save(paths[-1], quality=90)
+    return paths
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", required=True, help="datasets root holding UTKFace/")
+    parser.add_argument("--photos", type=int, default=100)
+    parser.add_argument("--model", default="utkface_multitask")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    rng = np.random.default_rng(args.seed)
+    faces = datasets.load("utkface", args.data_dir, split="test").paths
+    model = facezoo.create_model(args.model, pretrained=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "warm").mkdir()
+        warm = write_photos(Path(tmp) / "warm", 8, faces, rng)
+        photos = write_photos(Path(tmp), args.photos, faces, rng)
+        analyze(warm, [model], batch_size=args.batch_size)  # MTCNN's and the model's first calls trace graphs
+
+        started = time.perf_counter()
+        detected = sum(len(detect_faces(path)) for path in photos)
+        detector_seconds = time.perf_counter() - started
+
+        started = time.perf_counter()
+        analysed = len(analyze(photos, [model], batch_size=args.batch_size))
+        analyze_seconds = time.perf_counter() - started
+    print(json.dumps({
+        "photos": args.photos,
+        "model": args.model,
+        "faces": analysed,
+        "detector_faces": detected,
+        "detector_faces_per_s": round(detected / detector_seconds, 1),
+        "analyze_faces_per_s": round(analysed / analyze_seconds, 1),
+        "analyze_over_detector": round(analyze_seconds / detector_seconds, 3),
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
