@@ -133,7 +133,7 @@ def test_predict_skips_a_bad_image_and_keeps_the_good_ones(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="facezoo"):
         results = facezoo.predict(small_multitask(), files, batch_size=2, on_error="skip")
     assert [r["image"] for r in results] == [str(p) for p in good]
-    assert [r.message.count("bad.jpg") for r in caplog.records] == [1]
+    assert ["bad.jpg" in r.message for r in caplog.records] == [True]  # one line for the one skipped file
     expected = facezoo.predict(small_multitask(), good, batch_size=2)
     assert [r["age"]["score"] for r in results] == pytest.approx([r["age"]["score"] for r in expected], abs=1e-4)
     with pytest.raises(ValueError, match="on_error"):
@@ -201,7 +201,7 @@ def test_analyze_batches_faces_per_model_and_orders_them(monkeypatch):
     calls = []
     original = model.predict_on_batch
     monkeypatch.setattr(model, "predict_on_batch", lambda batch: calls.append(len(batch)) or original(batch))
-    images = [np.full((100, 100, 3), 30 * i, np.uint8) for i in range(3)]
+    images = list(np.random.default_rng(0).integers(0, 255, (3, 100, 100, 3), dtype=np.uint8))
     faces = analyze(images, [model], detector=fixed_detector, batch_size=8)
     assert [(f["image"], f["face"]) for f in faces] == [(i, n) for i in range(3) for n in range(2)]
     assert [f["box"][2] for f in faces[:2]] == [50, 30]  # largest first; the 0.5-confidence face is dropped
@@ -258,9 +258,9 @@ def test_two_pasted_faces_are_found_where_they_were_pasted():
     faces = detect_faces(scene)
     assert len(faces) == 2
     for face, (x, y, side) in zip(faces, places):  # largest first
-        assert iou(face["box"], (x, y, x + side, y + side)) > 0.3
-        cx, cy = face["box"][0] + face["box"][2] / 2, face["box"][1] + face["box"][3] / 2
-        assert x < cx < x + side and y < cy < y + side
+        x0, y0, x1, y1 = FACE_REGION  # her face in the pasted crop (70, 10, 154, 106), scaled to side x side
+        region = (x + (x0 - 70) * side / 84, y + (y0 - 10) * side / 96, x + (x1 - 70) * side / 84, y + (y1 - 10) * side / 96)
+        assert iou(face["box"], region) > 0.6
 
 
 def test_a_scene_without_faces_gives_nothing(caplog):

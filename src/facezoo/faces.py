@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, Union
 
 import numpy as np
 
-from facezoo.inference import _is_single_image, _label, predict, read_image
+from facezoo.inference import _describe, _is_single_image, _label, predict, read_image
 from facezoo.registry import ModelInfo, create_model, list_models, model_info
 
 if TYPE_CHECKING:
@@ -324,7 +324,7 @@ def analyze(
         except ValueError as error:
             if on_error == "raise":
                 raise
-            logger.warning("Skipped %s: %s", label, error)
+            logger.warning("Skipping: %s", _describe(error, item, index))
             continue
         faces = detect_faces(pixels, min_confidence=min_confidence, min_size=min_size, detector=detector)
         if not faces:
@@ -347,22 +347,27 @@ def analyze(
 
 
 def annotate(image: ImageInput, faces: Sequence[Mapping[str, Any]]) -> Image.Image:
-    """Draw each face's box, landmarks and a short label (from its ``"predictions"``, if any) on the image."""
+    """Draw each face's box, landmarks and a short label (from its ``"predictions"``, if any) on the image;
+    images under 512 pixels are enlarged first so that the labels stay legible."""
     from PIL import Image, ImageDraw, ImageFont
 
     pil = Image.fromarray(read_image(image))
+    zoom = max(1, -(-512 // max(pil.size)))
+    pil = pil.resize((pil.width * zoom, pil.height * zoom), Image.LANCZOS) if zoom > 1 else pil
     draw = ImageDraw.Draw(pil)
-    line = max(2, round(min(pil.size) / 200))
-    font = ImageFont.load_default(size=max(11, round(min(pil.size) / 28)))
+    line = max(2, round(min(pil.size) / 250))
+    font = ImageFont.load_default(size=max(12, round(min(pil.size) / 40)))
     for number, face in enumerate(faces):
-        x, y, w, h = face["box"]
+        x, y, w, h = (v * zoom for v in face["box"])
         draw.rectangle([x, y, x + w, y + h], outline=(0, 255, 0), width=line)
         for px, py in face["landmarks"].values():
-            draw.ellipse([px - line, py - line, px + line, py + line], fill=(255, 64, 64))
+            draw.ellipse([px * zoom - line, py * zoom - line, px * zoom + line, py * zoom + line], fill=(255, 64, 64))
         text = "\n".join([f"#{face.get('face', number)}"] + short_labels(face.get("predictions", {})))
-        left, top, right, bottom = draw.multiline_textbbox((x, y + h + line), text, font=font)
-        draw.rectangle([left - 2, top - 2, right + 2, bottom + 2], fill=(0, 0, 0))
-        draw.multiline_text((x, y + h + line), text, fill=(255, 255, 255), font=font)
+        left, top, right, bottom = draw.multiline_textbbox((0, 0), text, font=font)
+        origin_x = max(0, min(x, pil.width - (right - left) - 4))
+        origin_y = y + h + line if y + h + line + bottom + 4 <= pil.height else max(0, y - bottom - line - 4)
+        draw.rectangle([origin_x + left - 2, origin_y + top - 2, origin_x + right + 2, origin_y + bottom + 2], fill=(0, 0, 0))
+        draw.multiline_text((origin_x, origin_y), text, fill=(255, 255, 255), font=font)
     return pil
 
 

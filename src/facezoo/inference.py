@@ -56,7 +56,9 @@ def read_image(image: ImageInput) -> np.ndarray:
                 f"Refusing {name!r}: {error}, a possible decompression bomb; raise PIL.Image.MAX_IMAGE_PIXELS "
                 "if you trust the file."
             ) from error
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        except UnidentifiedImageError as error:
+            raise ValueError(f"Cannot read {name!r}: not an image format Pillow knows; is it a non-image file?") from error
+        except (OSError, SyntaxError, ValueError) as error:
             raise ValueError(f"Cannot read {name!r} as an image ({error}); is it a truncated or non-image file?") from error
     if isinstance(image, Image.Image):
         return _to_rgb(image)
@@ -219,11 +221,16 @@ def _batches(items: list, size: tuple[int, int], batch_size: int, on_error: str)
                 except ValueError as error:
                     if on_error == "raise":
                         raise
-                    logger.warning("Skipped %s: %s", _label(items[start + offset], start + offset), error)
+                    logger.warning("Skipping: %s", _describe(error, items[start + offset], start + offset))
                     continue
                 indices.append(start + offset)
             if arrays:
                 yield indices, np.stack(arrays)
+
+
+def _describe(error: Exception, item: Any, index: int) -> str:
+    """An image error for a warning: the message names a file; an in-memory image is named by its index."""
+    return str(error) if isinstance(item, (str, os.PathLike)) else f"image {index}: {error}"
 
 
 def _label(item: Any, index: int) -> str | int:
