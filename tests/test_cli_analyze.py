@@ -11,7 +11,8 @@ from PIL import Image
 
 from facezoo.cli import build_parser, main
 
-ASTRONAUT = Path(__file__).resolve().parents[1] / "examples" / "images" / "astronaut.jpg"
+REPO = Path(__file__).resolve().parents[1]
+ASTRONAUT = REPO / "examples" / "images" / "astronaut.jpg"
 
 
 def run(capsys, *argv):
@@ -28,12 +29,23 @@ def folder(tmp_path) -> Path:
     return tmp_path
 
 
-def test_analyze_prints_one_row_per_face_and_annotates(capsys, tmp_path):
-    code, out, err = run(capsys, "analyze", ASTRONAUT, "--models", "utkface_multitask", "--annotate", tmp_path / "out")
+def test_analyze_prints_one_row_per_face_and_annotates(capsys, tmp_path, monkeypatch):
+    """The README's main job, with its printed output."""
+    monkeypatch.chdir(REPO)
+    code, out, err = run(capsys, "analyze", "examples/images/astronaut.jpg", "--annotate", tmp_path / "out")
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0].split() == ["image", "face", "box", "(x", "y", "w", "h)", "conf", "age", "gender", "race"]
+    assert lines[0].split()[:8] == ["image", "face", "box", "(x", "y", "w", "h)", "conf"]
     assert len(lines) == 3 and "astronaut.jpg" in lines[2] and "female" in lines[2]
+    readme = (REPO / "README.md").read_text()
+    shown = readme[readme.index(lines[0]) :].splitlines()[:3]  # the README shows this very table
+    assert shown[:2] == lines[:2]
+    for got, published in zip(lines[2].split(), shown[2].split()):
+        number = published.strip("()")
+        if number.replace(".", "").isdigit():
+            assert float(got.strip("()")) == pytest.approx(float(number), abs=0.011)
+        else:
+            assert got == published
     with Image.open(tmp_path / "out" / "astronaut.png") as annotated:
         assert annotated.size == (512, 512)
     code, out, _ = run(capsys, "analyze", ASTRONAUT, "--models", "utkface_multitask,age_cnn", "--json")

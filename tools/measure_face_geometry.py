@@ -3,7 +3,8 @@
 For every dataset, a seeded sample of its training split is read, each crop is padded by half its size on every
 side (MTCNN misses faces that touch the border) and run through MTCNN; the landmarks of the face nearest the crop's
 centre are normalised by the crop's width and height. The mean, the standard deviation, the mean crop aspect and
-the detection rate are written to ``src/facezoo/face_geometry.json``, which ``facezoo.faces.face_geometry`` reads.
+the detection rate are written to ``src/facezoo/face_geometry.json``, which ``facezoo.faces.face_geometry`` reads,
+and as a table to ``docs/snippets/face_geometry.md``.
 A union (``--union faces=a,b``) pools the detections of its datasets.
 
     python tools/measure_face_geometry.py --data-dir ../shared/data --count 300
@@ -26,7 +27,9 @@ from facezoo.faces import LANDMARKS, mtcnn_detector
 from facezoo.inference import read_image
 
 FACE_DATASETS = ("celeba", "imfdb_age", "scut_fbp5500", "utkface")
-OUTPUT = Path(__file__).resolve().parents[1] / "src" / "facezoo" / "face_geometry.json"
+ROOT = Path(__file__).resolve().parents[1]
+OUTPUT = ROOT / "src" / "facezoo" / "face_geometry.json"
+TABLE = ROOT / "docs" / "snippets" / "face_geometry.md"
 
 
 def measure(path: str) -> tuple[np.ndarray | None, float]:
@@ -62,6 +65,28 @@ def summarise(points: list[np.ndarray], aspects: list[float], sampled: int, name
     }
 
 
+def write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def markdown(document: dict) -> str:
+    """The docs' table of the geometries (generated: never edit it by hand)."""
+    lines = [
+        "| dataset | crops measured / sampled | crop width / height | " + " | ".join(LANDMARKS) + " |",
+        "|---|---|---|" + "---|" * len(LANDMARKS),
+    ]
+    for name, entry in document["geometries"].items():
+        cells = [
+            f"({x:.3f}, {y:.3f}) ± ({sx:.3f}, {sy:.3f})"
+            for (x, y), (sx, sy) in ((entry["landmarks"][n], entry["spread"][n]) for n in LANDMARKS)
+        ]
+        label = f"`{name}` (union of {', '.join(entry['datasets'])})" if len(entry["datasets"]) > 1 else f"`{name}`"
+        lines.append(f"| {label} | {entry['count']} / {entry['sampled']} | {entry['aspect']:.3f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + f"\n\nMeasured with {document['detector']} on the {document['split']} split: `{document['command']}`\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", required=True, help="datasets root holding each dataset's folder")
@@ -71,7 +96,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--union", action="append", default=["faces=" + ",".join(FACE_DATASETS)], metavar="NAME=A,B",
                         help="also write a geometry pooling these datasets (repeatable)")
     parser.add_argument("--output", type=Path, default=OUTPUT)
+    parser.add_argument("--table", type=Path, default=TABLE, help="the docs' markdown table of the result")
+    parser.add_argument("--table-only", action="store_true", help="only rewrite the table from --output")
     args = parser.parse_args(argv)
+    if args.table_only:
+        write_atomically(args.table, markdown(json.loads(args.output.read_text(encoding="utf-8"))))
+        return
 
     rng = np.random.default_rng(args.seed)
     measured: dict[str, tuple[list[np.ndarray], list[float], int]] = {}
@@ -101,9 +131,8 @@ def main(argv: list[str] | None = None) -> None:
         "split": "train",
         "geometries": dict(sorted(geometries.items())),
     }
-    temporary = args.output.with_name(f".{args.output.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
-    os.replace(temporary, args.output)
+    write_atomically(args.output, json.dumps(document, indent=1) + "\n")
+    write_atomically(args.table, markdown(document))
     print(json.dumps(document, indent=1))
 
 

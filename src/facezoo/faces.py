@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, Union
 import numpy as np
 
 from facezoo.inference import _describe, _is_single_image, _label, predict, read_image
-from facezoo.registry import ModelInfo, create_model, list_models, model_info
+from facezoo.registry import ModelInfo, create_model, list_models, model_info, resolve_weights
 
 if TYPE_CHECKING:
     import keras
@@ -176,7 +176,7 @@ def warp_affine(pixels: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -
             pil = pil.reduce(shrink, box=(left, top, right, bottom))
             forward = forward @ np.array([[shrink, 0, left], [0, shrink, top], [0, 0, 1.0]])
     inverse = np.linalg.inv(forward)
-    warped = pil.transform((width, height), Image.AFFINE, tuple(inverse[:2].ravel()), resample=Image.BILINEAR)
+    warped = pil.transform((width, height), Image.Transform.AFFINE, tuple(inverse[:2].ravel()), Image.Resampling.BILINEAR)
     return np.asarray(warped)
 
 
@@ -219,14 +219,15 @@ def _box_crop(pixels: np.ndarray, face: Mapping[str, Any], size: tuple[int, int]
 def _architecture(model: ModelInput | ModelInfo) -> tuple[str, tuple[int, int]]:
     """The registered name behind ``model`` and the input size (height, width) it runs at."""
     if isinstance(model, ModelInfo):
-        return model.name, tuple(model.input_shape[:2])
-    if isinstance(model, str):
+        name, shape = model.name, model.input_shape
+    elif isinstance(model, str):
         name, _, tag = model.partition(".")
         info = model_info(name)
         weights = info.weights.get(tag) if tag else info.default_weights
         shape = (weights.config.get("input_shape") if weights else None) or info.input_shape
-        return name, tuple(shape[:2])
-    return getattr(model, "_facezoo_architecture", model.name), tuple(model.input_shape[1:3])
+    else:
+        name, shape = getattr(model, "_facezoo_architecture", model.name), model.input_shape[1:]
+    return name, (int(shape[0]), int(shape[1]))
 
 
 def _geometry_and_size(model: ModelInput | ModelInfo) -> tuple[FaceGeometry, tuple[int, int]]:
@@ -301,6 +302,8 @@ def analyze(
     plans = []
     for model in models:
         geometry, size = _geometry_and_size(model) if align else (None, _architecture(model)[1])
+        if isinstance(model, str):  # fail before any detection on a name without such weights
+            resolve_weights(model.partition(".")[0], model.partition(".")[2] or True)
         plans.append((_model_key(model), model, geometry, size))
     loaded: dict[str, keras.Model] = {}
     items = [images] if _is_single_image(images) else list(images)
@@ -312,7 +315,10 @@ def analyze(
             if key not in loaded:
                 name, _, tag = key.partition(".") if isinstance(model, str) else (key, "", "")
                 loaded[key] = create_model(name, pretrained=tag or True) if isinstance(model, str) else model
-            predictions = predict(loaded[key], [crops[key] for _, crops in pending], batch_size=batch_size)
+            batch = [crops[key] for _, crops in pending]
+            # Whole batches only: each new batch shape would make TensorFlow trace the model again.
+            batch += [np.zeros_like(batch[0])] * (-len(batch) % batch_size)
+            predictions = predict(loaded[key], batch, batch_size=batch_size)
             for (entry, _), prediction in zip(pending, predictions):
                 entry["predictions"][key] = {head: value for head, value in prediction.items() if head != "image"}
         pending.clear()
@@ -353,7 +359,7 @@ def annotate(image: ImageInput, faces: Sequence[Mapping[str, Any]]) -> Image.Ima
 
     pil = Image.fromarray(read_image(image))
     zoom = max(1, -(-512 // max(pil.size)))
-    pil = pil.resize((pil.width * zoom, pil.height * zoom), Image.LANCZOS) if zoom > 1 else pil
+    pil = pil.resize((pil.width * zoom, pil.height * zoom), Image.Resampling.LANCZOS) if zoom > 1 else pil
     draw = ImageDraw.Draw(pil)
     line = max(2, round(min(pil.size) / 250))
     font = ImageFont.load_default(size=max(12, round(min(pil.size) / 40)))
