@@ -48,14 +48,15 @@ def test_analyze_prints_one_row_per_face_and_annotates(capsys, tmp_path, monkeyp
             assert got == published
     with Image.open(tmp_path / "out" / "astronaut.png") as annotated:
         assert annotated.size == (512, 512)
-    code, out, _ = run(capsys, "analyze", ASTRONAUT, "--models", "utkface_multitask,age_cnn", "--json")
+    code, out, _ = run(capsys, "analyze", ASTRONAUT, "--models", "utkface_multitask.utkface", "--json")
     (face,) = json.loads(out)
-    assert code == 0 and face["face"] == 0 and set(face["predictions"]) == {"utkface_multitask", "age_cnn"}
+    assert code == 0 and face["face"] == 0 and set(face["predictions"]) == {"utkface_multitask.utkface"}
     assert set(face["landmarks"]) == {"left_eye", "right_eye", "nose", "mouth_left", "mouth_right"}
 
 
 def test_analyze_and_predict_skip_bad_files_on_request(capsys, caplog, folder):
-    for command in (["analyze", folder, "--models", "utkface_multitask"], ["predict", "utkface_multitask", folder]):
+    annotate = ["--annotate", folder / "out"]
+    for command in (["analyze", folder, "--models", "utkface_multitask", *annotate], ["predict", "utkface_multitask", folder]):
         code, out, err = run(capsys, *command)
         assert code == 1 and out == "" and err.count("\n") == 1 and "broken.jpg" in err
         caplog.clear()

@@ -152,6 +152,7 @@ def test_every_face_model_has_a_measured_geometry():
         geometry = info.face_geometry
         assert geometry is not None, name
         assert geometry.count >= 200 and 0.5 < geometry.detection_rate <= 1
+        assert "mtcnn" in geometry.measured_by and "tools/measure_face_geometry.py" in geometry.measured_by
         (lx, ly), (rx, ry), (nx, ny), (mlx, mly), (mrx, mry) = geometry.points
         assert lx < nx < rx and mlx < mrx and max(ly, ry) < ny < min(mly, mry)
         assert all(0 < s < 0.25 for spread in geometry.spread.values() for s in spread)

@@ -62,8 +62,14 @@ def cmd_info(args: argparse.Namespace) -> None:
         f"reference:  {info.reference}",
         f"input:      RGB {info.input_shape[0]}x{info.input_shape[1]}, float values in [0, 255]",
         f"parameters: {info.num_params:,}",
-        "outputs:",
     ]
+    geometry = info.face_geometry
+    lines.append(
+        f"faces:      `facezoo analyze` aligns faces to the geometry of {geometry.count} {info.dataset} training crops"
+        if geometry
+        else f"faces:      {info.dataset} is not face crops: use `facezoo predict` on whole images"
+    )
+    lines.append("outputs:")
     for spec in info.outputs:
         detail = f"{spec.units}" if spec.kind == "regression" else ", ".join(spec.labels)
         lines.append(f"  {spec.name} ({spec.kind}): {detail}")
@@ -129,7 +135,11 @@ def cmd_analyze(args: argparse.Namespace) -> None:
     if args.annotate:
         for path in paths:
             mine = [face for face in faces if face["image"] == str(path)]
-            print(f"wrote {save_annotated(path, mine, args.annotate)}", file=sys.stderr)
+            try:
+                print(f"wrote {save_annotated(path, mine, args.annotate)}", file=sys.stderr)
+            except ValueError:  # an unreadable image, already skipped (and reported) by analyze
+                if args.on_error == "raise":
+                    raise
     if args.json:
         print(json.dumps(faces, indent=2))
         return

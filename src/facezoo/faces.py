@@ -57,6 +57,7 @@ class FaceGeometry:
         count: Crops in which a face was detected and measured.
         sampled: Crops tried.
         datasets: The datasets pooled (one, except for a union).
+        measured_by: The detector and the command that measured it.
     """
 
     dataset: str
@@ -66,6 +67,7 @@ class FaceGeometry:
     count: int
     sampled: int
     datasets: tuple[str, ...]
+    measured_by: str
 
     @property
     def detection_rate(self) -> float:
@@ -96,6 +98,7 @@ def face_geometry(dataset: str) -> FaceGeometry | None:
         count=int(entry["count"]),
         sampled=int(entry["sampled"]),
         datasets=tuple(entry["datasets"]),
+        measured_by=f"{_geometries()['detector']} on the {_geometries()['split']} split: {_geometries()['command']}",
     )
 
 
