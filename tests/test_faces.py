@@ -226,6 +226,10 @@ def test_analyze_batches_faces_per_model_and_orders_them(monkeypatch):
     assert [(f["image"], f["face"]) for f in faces] == [(i, n) for i in range(3) for n in range(2)]
     assert [f["box"][2] for f in faces[:2]] == [50, 30]  # largest first; the 0.5-confidence face is dropped
     assert calls == [8]  # one forward pass, of one whole batch, for the six faces
+    one_by_one = analyze(images, [model], detector=fixed_detector, batch_size=1)  # flushes 4 faces, then 2
+    assert [f["predictions"]["utkface_multitask"]["age"]["score"] for f in one_by_one] == pytest.approx(
+        [f["predictions"]["utkface_multitask"]["age"]["score"] for f in faces], abs=1e-4
+    )
     prediction = faces[0]["predictions"]["utkface_multitask"]
     assert set(prediction) == {"age", "gender", "race"}
     direct = facezoo.predict(model, facezoo.align_face(images[0], faces[0], model))[0]

@@ -313,18 +313,20 @@ def analyze(
     results: list[dict[str, Any]] = []
     pending: list[tuple[dict[str, Any], dict[str, np.ndarray]]] = []
 
-    def flush() -> None:
+    def flush(count: int) -> None:
+        """Predict on the first ``count`` pending faces with every model."""
+        done = pending[:count]
         for key, model, _, _ in plans:
             if key not in loaded:
                 name, _, tag = key.partition(".") if isinstance(model, str) else (key, "", "")
                 loaded[key] = create_model(name, pretrained=tag or True) if isinstance(model, str) else model
-            batch = [crops[key] for _, crops in pending]
+            batch = [crops[key] for _, crops in done]
             # Whole batches only: each new batch shape would make TensorFlow trace the model again.
             batch += [np.zeros_like(batch[0])] * (-len(batch) % batch_size)
             predictions = predict(loaded[key], batch, batch_size=batch_size)
-            for (entry, _), prediction in zip(pending, predictions):
+            for (entry, _), prediction in zip(done, predictions):
                 entry["predictions"][key] = {head: value for head, value in prediction.items() if head != "image"}
-        pending.clear()
+        del pending[:count]
 
     for index, item in enumerate(items):
         label = _label(item, index)
@@ -349,9 +351,9 @@ def analyze(
             results.append(entry)
             pending.append((entry, crops))
         if len(pending) >= 4 * batch_size:
-            flush()
+            flush(len(pending) - len(pending) % batch_size)
     if pending:
-        flush()
+        flush(len(pending))
     return results
 
 
