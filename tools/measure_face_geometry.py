@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import sys
 from importlib.metadata import version
@@ -63,6 +64,12 @@ def summarise(points: list[np.ndarray], aspects: list[float], sampled: int, name
         "sampled": sampled,
         "detection_rate": round(len(points) / sampled, 4),
     }
+
+
+def dumps(document: dict) -> str:
+    """JSON with one line per list of numbers or names."""
+    text = json.dumps(document, indent=1)
+    return re.sub(r"\[\s+([^\[\]{}]+?)\s+\]", lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]", text) + "\n"
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -131,9 +138,9 @@ def main(argv: list[str] | None = None) -> None:
         "split": "train",
         "geometries": dict(sorted(geometries.items())),
     }
-    write_atomically(args.output, json.dumps(document, indent=1) + "\n")
+    write_atomically(args.output, dumps(document))
     write_atomically(args.table, markdown(document))
-    print(json.dumps(document, indent=1))
+    print(dumps(document), end="")
 
 
 if __name__ == "__main__":
