@@ -72,7 +72,7 @@ def main() -> None:
 
             inside = []  # the detector's own time inside analyze: the rest is reading, alignment and the model
 
-            def timed(pixels: np.ndarray) -> list[dict]:
+            def timed(pixels: np.ndarray, inside: list[float] = inside) -> list[dict]:
                 started = time.perf_counter()
                 found = mtcnn_detector(pixels)
                 inside.append(time.perf_counter() - started)
