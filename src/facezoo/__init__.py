@@ -22,14 +22,24 @@ __all__ = [
     "model_info",
     "evaluate",
     "predict",
+    "analyze",
+    "detect_faces",
+    "align_face",
     "datasets",
+    "faces",
     "hub",
     "models",
     "training",
 ]
 
-_SUBMODULES = {"datasets", "hub", "inference", "models", "training"}
-_FUNCTIONS = {"predict": "facezoo.inference", "evaluate": "facezoo.training"}
+_SUBMODULES = {"datasets", "faces", "hub", "inference", "models", "training"}
+_FUNCTIONS = {
+    "predict": "facezoo.inference",
+    "evaluate": "facezoo.training",
+    "analyze": "facezoo.faces",
+    "detect_faces": "facezoo.faces",
+    "align_face": "facezoo.faces",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,4 +1,4 @@
-"""The ``facezoo`` command line: list, describe, predict, download, train, evaluate and publish.
+"""The ``facezoo`` command line: list, describe, predict, analyze, download, train, evaluate and publish.
 
 Results go to stdout; progress and errors to stderr. Errors print one line (``--verbose`` shows the traceback) and
 exit 1; usage errors exit 2.
@@ -62,8 +62,14 @@ def cmd_info(args: argparse.Namespace) -> None:
         f"reference:  {info.reference}",
         f"input:      RGB {info.input_shape[0]}x{info.input_shape[1]}, float values in [0, 255]",
         f"parameters: {info.num_params:,}",
-        "outputs:",
     ]
+    geometry = info.face_geometry
+    lines.append(
+        f"faces:      `facezoo analyze` aligns faces to the geometry of {geometry.count} {info.dataset} training crops"
+        if geometry
+        else f"faces:      {info.dataset} is not face crops: use `facezoo predict` on whole images"
+    )
+    lines.append("outputs:")
     for spec in info.outputs:
         detail = f"{spec.units}" if spec.kind == "regression" else ", ".join(spec.labels)
         lines.append(f"  {spec.name} ({spec.kind}): {detail}")
@@ -89,13 +95,60 @@ def cmd_predict(args: argparse.Namespace) -> None:
     paths = expand_image_paths(args.images)
     if not paths:
         raise ValueError(f"No images found in {', '.join(args.images)}.")
-    results = predict(_load_model(args.model, force_download=args.force_download), paths, batch_size=args.batch_size)
+    model = _load_model(args.model, force_download=args.force_download)
+    results = predict(model, paths, batch_size=args.batch_size, on_error=args.on_error)
+    if not results:
+        raise ValueError("None of the images could be read.")
     if args.json:
         print(json.dumps(results, indent=2))
         return
     heads = [key for key in results[0] if key != "image"]
     rows = [[result["image"]] + [_short(result[head]) for head in heads] for result in results]
     print(format_table(rows, ["image"] + heads))
+
+
+def cmd_analyze(args: argparse.Namespace) -> None:
+    from facezoo.faces import analyze, save_annotated
+    from facezoo.inference import expand_image_paths
+
+    paths = expand_image_paths(args.images)
+    if not paths:
+        raise ValueError(f"No images found in {', '.join(args.images)}.")
+    registered = set(list_models())
+    models = (
+        [
+            name if name.partition(".")[0] in registered and not args.force_download
+            else _load_model(name, force_download=args.force_download)
+            for name in args.models.split(",")
+        ]
+        if args.models
+        else None
+    )
+    faces = analyze(
+        paths, models, batch_size=args.batch_size, min_confidence=args.min_confidence, on_error=args.on_error
+    )
+    if args.annotate:
+        for path in paths:
+            mine = [face for face in faces if face["image"] == str(path)]
+            try:
+                print(f"wrote {save_annotated(path, mine, args.annotate)}", file=sys.stderr)
+            except ValueError:  # an unreadable image, already skipped (and reported) by analyze
+                if args.on_error == "raise":
+                    raise
+    if args.json:
+        print(json.dumps(faces, indent=2))
+        return
+    heads = list(dict.fromkeys((model, head) for face in faces for model, out in face["predictions"].items() for head in out))
+    counts: dict[str, int] = {}
+    for _, head in heads:
+        counts[head] = counts.get(head, 0) + 1
+    columns = [head if counts[head] == 1 else f"{model}:{head}" for model, head in heads]
+    rows = [
+        [face["image"], face["face"], " ".join(map(str, face["box"])), f"{face['confidence']:.2f}"]
+        + [_short(face["predictions"][model][head]) for model, head in heads]
+        for face in faces
+    ]
+    print(format_table(rows, ["image", "face", "box (x y w h)", "conf"] + columns))
 
 
 def _short(decoded: dict[str, Any]) -> str:
@@ -176,11 +229,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("info", cmd_info, "describe one model: outputs, labels, config, weights")
     p.add_argument("model")
 
-    p = command("predict", cmd_predict, "predict on images with a pretrained model")
+    p = command(
+        "predict", cmd_predict,
+        "predict on whole images that already are aligned face crops (for photos use `facezoo analyze`)",
+    )
     p.add_argument("model", help="model name (optionally NAME.TAG), hf://org/repo[@rev], org/repo or a local folder")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--force-download", action="store_true", help="download the weights again even if cached")
+    p.add_argument("--on-error", choices=("raise", "skip"), default="raise", help="on an unreadable image: stop (default) or skip it")
+
+    p = command("analyze", cmd_analyze, "find every face in photos, align it for each model and predict")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
+    p.add_argument(
+        "--models", help="comma-separated models (NAME, NAME.TAG, org/repo or a folder); default: every model with embedded weights"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--annotate", metavar="OUT_DIR", help="also write each image with its boxes, landmarks and labels here")
+    p.add_argument("--min-confidence", type=float, default=0.9, help="drop detections below this confidence")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--on-error", choices=("raise", "skip"), default="raise", help="on an unreadable image: stop (default) or skip it")
     p.add_argument("--force-download", action="store_true", help="download the weights again even if cached")
 
     command("datasets", cmd_datasets, "list the datasets facezoo can download and parse")

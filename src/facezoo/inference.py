@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,44 +18,86 @@ if TYPE_CHECKING:
 
     ImageInput = Union[str, os.PathLike, "Image.Image", np.ndarray]
 
-__all__ = ["IMAGE_SUFFIXES", "load_image", "expand_image_paths", "predict"]
+__all__ = ["IMAGE_SUFFIXES", "read_image", "load_image", "expand_image_paths", "predict"]
+
+logger = logging.getLogger("facezoo")
 
 #: File suffixes :func:`expand_image_paths` takes from a folder.
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
 
-def load_image(image: ImageInput, size: tuple[int, int]) -> np.ndarray:
-    """Return ``image`` as RGB float32 ``(height, width, 3)`` in [0, 255], resized (bilinear) to ``size``.
+def read_image(image: ImageInput) -> np.ndarray:
+    """Decode ``image`` as an image viewer shows it: RGB uint8 ``(height, width, 3)`` at its own size.
 
     Accepts a path, a PIL image, or an array (``HxW`` grayscale, ``HxWx1``, ``HxWx3`` RGB or ``HxWx4`` RGBA;
-    uint8, or floats in [0, 255]). Grayscale, palette, CMYK and RGBA images are converted to RGB (alpha dropped).
+    uint8, uint16 (scaled by 1/257), or floats in [0, 255]). EXIF orientation is applied. Grayscale, palette, CMYK
+    and alpha images become RGB (alpha dropped); 16-bit images are scaled to 8 bits, 32-bit float images are read
+    as values in [0, 1] (the TIFF convention), 32-bit integer images as 16-bit values.
 
     Raises:
-        ValueError: the file is not a readable image (naming it), or the array has an unsupported shape.
+        ValueError: the file is not a readable image, or has more pixels than ``PIL.Image.MAX_IMAGE_PIXELS``
+            (a decompression bomb), naming the file; or the array has an unsupported shape.
     """
     from PIL import Image, UnidentifiedImageError
 
     if isinstance(image, (str, os.PathLike)):
+        name = os.fspath(image)
         try:
             with Image.open(image) as opened:
+                limit = Image.MAX_IMAGE_PIXELS
+                if limit and opened.width * opened.height > limit:
+                    raise Image.DecompressionBombError(
+                        f"{opened.width}x{opened.height} pixels exceed PIL.Image.MAX_IMAGE_PIXELS={limit}"
+                    )
                 opened.load()
-                pil = opened.convert("RGB")
-        except (UnidentifiedImageError, OSError, SyntaxError) as error:
-            raise ValueError(f"Cannot read {os.fspath(image)!r} as an image ({error}); is it a truncated or non-image file?") from error
-    elif isinstance(image, Image.Image):
-        pil = image.convert("RGB")
-    else:
-        array = np.asarray(image)
-        if array.ndim == 3 and array.shape[-1] == 1:
-            array = array[..., 0]
-        if not (array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (3, 4))):
-            raise ValueError(f"An image array must be HxW, HxWx1, HxWx3 or HxWx4; got shape {array.shape}.")
-        array = array[..., :3] if array.ndim == 3 else np.repeat(array[..., None], 3, axis=-1)
-        pil = Image.fromarray(np.clip(array, 0, 255).astype(np.uint8))
+                return _to_rgb(opened)
+        except Image.DecompressionBombError as error:
+            raise ValueError(
+                f"Refusing {name!r}: {error}, a possible decompression bomb; raise PIL.Image.MAX_IMAGE_PIXELS "
+                "if you trust the file."
+            ) from error
+        except UnidentifiedImageError as error:
+            raise ValueError(f"Cannot read {name!r}: not an image format Pillow knows; is it a non-image file?") from error
+        except (OSError, SyntaxError, ValueError) as error:
+            raise ValueError(f"Cannot read {name!r} as an image ({error}); is it a truncated or non-image file?") from error
+    if isinstance(image, Image.Image):
+        return _to_rgb(image)
+    array = np.asarray(image)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (3, 4))):
+        raise ValueError(f"An image array must be HxW, HxWx1, HxWx3 or HxWx4; got shape {array.shape}.")
+    array = array[..., :3] if array.ndim == 3 else np.repeat(array[..., None], 3, axis=-1)
+    if array.dtype == np.uint16:
+        array = array / 257.0
+    return np.clip(np.rint(array) if array.dtype.kind == "f" else array, 0, 255).astype(np.uint8)
+
+
+def _to_rgb(pil: Image.Image) -> np.ndarray:
+    """RGB uint8 pixels of a PIL image after its EXIF orientation, with high bit depths scaled to 8 bits."""
+    from PIL import ImageOps
+
+    pil = ImageOps.exif_transpose(pil)
+    if pil.mode in ("F", "I") or pil.mode.startswith("I;16"):
+        values = np.asarray(pil, dtype=np.float64)
+        scale = 255.0 if pil.mode == "F" else 255.0 / 65535.0
+        gray = np.clip(np.rint(values * scale), 0, 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=-1)
+    if pil.mode == "P" and "transparency" in pil.info:
+        pil = pil.convert("RGBA")
+    return np.asarray(pil.convert("RGB"), dtype=np.uint8)
+
+
+def load_image(image: ImageInput, size: tuple[int, int]) -> np.ndarray:
+    """Return ``image`` (see :func:`read_image`) as RGB float32 ``(height, width, 3)`` in [0, 255], resized
+    (bilinear) to ``size``."""
+    from PIL import Image
+
+    pixels = read_image(image)
     height, width = size
-    if pil.size != (width, height):
-        pil = pil.resize((width, height), Image.BILINEAR)
-    return np.asarray(pil, dtype=np.float32)
+    if pixels.shape[:2] != (height, width):
+        pixels = np.asarray(Image.fromarray(pixels).resize((width, height), Image.BILINEAR))
+    return pixels.astype(np.float32)
 
 
 def expand_image_paths(paths: Iterable[str | os.PathLike]) -> list[Path]:
@@ -71,38 +114,48 @@ def expand_image_paths(paths: Iterable[str | os.PathLike]) -> list[Path]:
 
 
 def predict(
-    model_or_name: keras.Model | str, images: ImageInput | Sequence[ImageInput], *, batch_size: int = 32
+    model_or_name: keras.Model | str,
+    images: ImageInput | Sequence[ImageInput],
+    *,
+    batch_size: int = 32,
+    on_error: str = "raise",
 ) -> list[dict[str, Any]]:
-    """Predict on images and decode every output.
+    """Predict on whole images and decode every output.
 
-    Images are decoded and resized on worker threads while the model runs, a batch at a time.
+    Images are decoded and resized on worker threads while the model runs, a batch at a time. The whole image is
+    resized to the model's input: use it for images that already are aligned face crops, and
+    :func:`facezoo.analyze` for photos.
 
     Args:
         model_or_name: A facezoo model, or a registered name (loaded with its default pretrained weights).
         images: One image or a sequence: paths, PIL images or arrays (see :func:`load_image`).
         batch_size: Images per forward pass.
+        on_error: ``"raise"`` (default) on an input that is not a readable image, or ``"skip"`` it with a warning
+            naming it (the others' results are kept).
 
     Returns:
         One dict per image: ``"image"`` (the path, or the index for in-memory images) and per output head either
         ``{"score": float}`` (regression) or ``{"label": str, "probability": float, "probabilities": {label: p}}``.
+        Skipped images have no entry.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}.")
     model = create_model(model_or_name, pretrained=True) if isinstance(model_or_name, str) else model_or_name
     items = [images] if _is_single_image(images) else list(images)
     size = tuple(model.input_shape[1:3])
     specs = _output_specs(model)
     results: list[dict[str, Any]] = []
-    for start, batch in _batches(items, size, batch_size):
+    for indices, batch in _batches(items, size, batch_size, on_error):
         count = len(batch)
         if count < batch_size < len(items):
             # A last, smaller batch would make TensorFlow trace the model again for its shape: pad it instead.
             batch = np.concatenate([batch, np.zeros((batch_size - count, *batch.shape[1:]), batch.dtype)])
         raw = model.predict_on_batch(batch)
         outputs = raw if isinstance(raw, dict) else {specs[0].name: raw}
-        for offset in range(count):
-            item = items[start + offset]
-            result: dict[str, Any] = {"image": os.fspath(item) if isinstance(item, (str, os.PathLike)) else start + offset}
+        for offset, index in enumerate(indices):
+            result: dict[str, Any] = {"image": _label(items[index], index)}
             for spec in specs:
                 result[spec.name] = decode_output(spec, np.asarray(outputs[spec.name])[offset])
             results.append(result)
@@ -147,8 +200,9 @@ def _output_specs(model: keras.Model) -> tuple[OutputSpec, ...]:
     return tuple(decoded)
 
 
-def _batches(items: list, size: tuple[int, int], batch_size: int) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield ``(start index, float32 batch)``, decoding the next batch on threads while the caller predicts."""
+def _batches(items: list, size: tuple[int, int], batch_size: int, on_error: str) -> Iterator[tuple[list[int], np.ndarray]]:
+    """Yield ``(indices, float32 batch)``, decoding the next batch on threads while the caller predicts; with
+    ``on_error="skip"`` unreadable images are left out with a warning."""
     starts = range(0, len(items), batch_size)
     with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) + 1)) as pool:
 
@@ -160,4 +214,25 @@ def _batches(items: list, size: tuple[int, int], batch_size: int) -> Iterator[tu
             current = pending
             if index + 1 < len(starts):
                 pending = submit(starts[index + 1])
-            yield start, np.stack([future.result() for future in current])
+            indices, arrays = [], []
+            for offset, future in enumerate(current):
+                try:
+                    arrays.append(future.result())
+                except ValueError as error:
+                    if on_error == "raise":
+                        raise
+                    logger.warning("Skipping: %s", _describe(error, items[start + offset], start + offset))
+                    continue
+                indices.append(start + offset)
+            if arrays:
+                yield indices, np.stack(arrays)
+
+
+def _describe(error: Exception, item: Any, index: int) -> str:
+    """An image error for a warning: the message names a file; an in-memory image is named by its index."""
+    return str(error) if isinstance(item, (str, os.PathLike)) else f"image {index}: {error}"
+
+
+def _label(item: Any, index: int) -> str | int:
+    """How results name an input: its path, or its index for an in-memory image."""
+    return os.fspath(item) if isinstance(item, (str, os.PathLike)) else index

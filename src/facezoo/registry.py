@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 if TYPE_CHECKING:
     import keras
 
+    from facezoo.faces import FaceGeometry
+
 __all__ = [
     "OutputSpec",
     "WeightsInfo",
@@ -160,6 +162,14 @@ class ModelInfo:
     def default_weights(self) -> WeightsInfo | None:
         """The weights ``pretrained=True`` loads (the first registered tag), or ``None``."""
         return next(iter(self.weights.values()), None)
+
+    @property
+    def face_geometry(self) -> FaceGeometry | None:
+        """Where the five face landmarks sit in the crops of :attr:`dataset`, as measured from its training images
+        (``facezoo.faces.face_geometry``); ``None`` if its images are not face crops."""
+        from facezoo.faces import face_geometry
+
+        return face_geometry(self.dataset)
 
 
 _BUILDERS: dict[str, Callable[..., keras.Model]] = {}
