@@ -191,6 +191,75 @@ def _looks_like_image(path: str) -> bool:
     return head.startswith(_MAGIC)
 
 
+# --------------------------------------------------------------------------------------------------------------
+# Label files: every error names the file, the line, what it found and what it expected
+
+
+def read_lines(path: Path) -> list[str]:
+    """The lines of a label file: UTF-8 (with or without the BOM Excel writes) or UTF-16 with its BOM.
+
+    Raises:
+        FileNotFoundError: ``path`` is missing.
+        ValueError: the file is not text in these encodings (the message names the line and the byte).
+    """
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = data.decode("utf-16")
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            line = data[: error.start].count(b"\n") + 1
+            raise ValueError(
+                f"{path} line {line}: byte {data[error.start:error.start + 1]!r} at offset {error.start} is not "
+                "UTF-8; expected a UTF-8 or UTF-16 text file (save it again as UTF-8)"
+            ) from None
+    return text.splitlines()
+
+
+def label_error(path: Path, line: int, found: str, expected: str) -> ValueError:
+    """The one-line error of a malformed label row: ``<file> line <n>: <found>; expected <expected>``."""
+    return ValueError(f"{path} line {line}: {found}; expected {expected}")
+
+
+def parse_number(
+    value: str, path: Path, line: int, what: str, *, kind: type = float, low: float | None = None, high: float | None = None
+) -> Any:
+    """``value`` as a finite ``kind`` within ``[low, high]``, or a :func:`label_error` saying which is wrong."""
+    expected = f"{what} as {'an integer' if kind is int else 'a finite number'}"
+    if low is not None and high is not None:
+        expected += f" in [{low:g}, {high:g}]"
+    try:
+        number = kind(value)
+    except ValueError:
+        raise label_error(path, line, f"{what} is {value!r}", expected) from None
+    if not math.isfinite(number) or (low is not None and number < low) or (high is not None and number > high):
+        raise label_error(path, line, f"{what} is {value!r}", expected)
+    return number
+
+
+def read_csv(path: Path, columns: Sequence[str]) -> list[tuple[int, dict[str, str]]]:
+    """``(line number, row)`` of a CSV file holding at least ``columns`` (rows short or long are errors)."""
+    import csv
+
+    lines = read_lines(path)
+    rows = list(csv.reader(lines))
+    if not rows:
+        raise label_error(path, 1, "the file is empty", f"a header with {', '.join(columns)}")
+    header = [name.strip() for name in rows[0]]
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise label_error(path, 1, f"the header is {','.join(header)!r}", f"the columns {', '.join(columns)}")
+    out = []
+    for number, row in enumerate(rows[1:], 2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise label_error(path, number, f"{len(row)} fields ({','.join(row)!r})", f"{len(header)}: {','.join(header)}")
+        out.append((number, dict(zip(header, row))))
+    return out
+
+
 def is_dataset_dir(markers: Sequence[str], folder: Path) -> bool:
     """Whether ``folder`` holds every marker path of a dataset (a marker with ``*`` is a glob)."""
     if not folder.is_dir():

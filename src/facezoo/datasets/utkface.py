@@ -25,7 +25,7 @@ from facezoo.datasets.core import FaceDataset, fraction_split, select_split
 from facezoo.registry import OutputSpec
 
 FOLDER = "UTKFace"
-MARKERS = ("*.jpg",)
+MARKERS = ("[0-9]*_[01]_[0-4]_*.jpg",)  # [age]_[gender]_[race]_[datetime].jpg.chip.jpg
 IMAGES = "23,708"
 DOWNLOAD = "automatic (Google Drive)"
 GENDER_LABELS = ("male", "female")
