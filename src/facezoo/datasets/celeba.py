@@ -41,6 +41,8 @@ from facezoo.registry import OutputSpec
 
 FOLDER = "celeba"
 MARKERS = ("img_align_celeba/**/[0-9][0-9][0-9][0-9][0-9][0-9].jpg", "list_attr_celeba.*")
+#: The dataset's own entries, the only ones copied from a ``manual_dir`` folder.
+CONTENTS = ("img_align_celeba", "list_*.txt", "list_*.csv", "identity_CelebA.txt")
 IMAGES = "202,599"
 DOWNLOAD = "automatic (Google Drive, often quota-limited)"
 HEADS = (OutputSpec("Male", "binary", ("female", "male")),)

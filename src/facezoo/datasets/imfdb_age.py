@@ -28,6 +28,8 @@ from facezoo.registry import OutputSpec
 
 FOLDER = "imfdb-age"
 MARKERS = ("train.csv", "Train/*.jpg")
+#: The dataset's own entries, the only ones copied from a ``manual_dir`` folder.
+CONTENTS = ("train.csv", "Train")
 IMAGES = "19,906"
 DOWNLOAD = "manual (login): train.zip"
 LABELS = ("YOUNG", "MIDDLE", "OLD")

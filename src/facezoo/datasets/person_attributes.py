@@ -25,6 +25,8 @@ from facezoo.registry import OutputSpec
 
 FOLDER = "hvc"
 MARKERS = ("hvc_annotations.csv",)
+#: The dataset's own entries, the only ones copied from a ``manual_dir`` folder.
+CONTENTS = ("hvc_annotations.csv", "resized")
 IMAGES = "13,573"
 DOWNLOAD = "automatic (Google Drive)"
 #: Head -> labels: the model's own vocabularies.

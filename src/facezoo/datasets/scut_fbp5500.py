@@ -31,6 +31,8 @@ from facezoo.registry import OutputSpec
 
 FOLDER = "SCUT-FBP5500_v2"
 MARKERS = ("train_test_files/All_labels.txt", "Images/*.jpg")
+#: The dataset's own entries, the only ones copied from a ``manual_dir`` folder.
+CONTENTS = ("Images", "train_test_files")
 IMAGES = "5,500"
 DOWNLOAD = "automatic (Google Drive)"
 HEADS = (OutputSpec("beauty", "regression", units="score 1-5"),)

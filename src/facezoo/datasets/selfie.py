@@ -24,6 +24,8 @@ from facezoo.registry import OutputSpec
 
 FOLDER = "Selfie-dataset"
 MARKERS = ("selfie_dataset.txt", "images/*.jpg")
+#: The dataset's own entries, the only ones copied from a ``manual_dir`` folder.
+CONTENTS = ("selfie_dataset.txt", "images")
 IMAGES = "46,836"
 DOWNLOAD = "automatic (CRCV UCF)"
 HEADS = (OutputSpec("popularity", "regression", units="popularity score"),)
