@@ -127,7 +127,7 @@ class FaceDataset:
             raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
         import tensorflow as tf
 
-        data = self._readable(on_error)
+        data = self.readable(on_error)
         height, width = int(image_size[0]), int(image_size[1])
         single = len(data.targets) == 1
 
@@ -158,8 +158,15 @@ class FaceDataset:
             ds = ds.map(lambda images, target: (images, next(iter(target.values()))))
         return ds.prefetch(tf.data.AUTOTUNE)
 
-    def _readable(self, on_error: str) -> FaceDataset:
-        """The dataset without files that are missing or do not start like an image; raise or warn on them."""
+    def readable(self, on_error: str = "raise") -> FaceDataset:
+        """The dataset without the files that are missing, not an image or truncated (a JPEG or PNG must end with
+        its end marker within its last 1 KB).
+
+        Args:
+            on_error: ``"raise"`` a ``ValueError`` naming the first such file, or ``"skip"`` them, logging each once.
+        """
+        if on_error not in ("raise", "skip"):
+            raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
         with ThreadPoolExecutor(max_workers=8) as pool:
             ok = np.fromiter(pool.map(_looks_like_image, self.paths), dtype=bool, count=len(self.paths))
         if ok.all():
@@ -169,10 +176,12 @@ class FaceDataset:
             more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
             raise ValueError(
                 f"{self.name}/{self.split}: {bad[0]!r}{more} is missing or not an image; remove it, or pass "
-                "on_error='skip' to skip such files."
+                "on_error='skip' (CLI: --on-error skip) to skip such files."
             )
-        logger.warning("%s/%s: skipped %d missing or non-image file(s), e.g. %s", self.name, self.split, len(bad), bad[0])
-        return self.subset(np.flatnonzero(ok))
+        for path in bad:
+            logger.warning("%s/%s: skipped %s: missing, not an image or truncated", self.name, self.split, path)
+        logger.warning("%s/%s: skipped %d of %d images", self.name, self.split, len(bad), len(self))
+        return replace(self.subset(np.flatnonzero(ok)), info={**self.info, "skipped_unreadable": bad})
 
 
 def _looks_like_image(path: str) -> bool:
