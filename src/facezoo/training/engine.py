@@ -23,6 +23,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -529,10 +530,13 @@ def _run_stage(
                 restore_best_weights=e.restore_best_weights, mode=_mode(stage.monitor),
             ))
         callbacks.append(_EpochCheckpoint(tracker, stage))  # Last: sees the learning rate the others set.
-        net.fit(
-            train, validation_data=val, epochs=stage.epochs, initial_epoch=initial_epoch, callbacks=callbacks,
-            shuffle=False, verbose=options.get("verbose", "auto"),
-        )
+        with warnings.catch_warnings():
+            if data.on_error == "skip":  # skipping makes the epoch length unknown in advance, as Keras then warns
+                warnings.filterwarnings("ignore", message="Your input ran out of data")
+            net.fit(
+                train, validation_data=val, epochs=stage.epochs, initial_epoch=initial_epoch, callbacks=callbacks,
+                shuffle=False, verbose=options.get("verbose", "auto"),
+            )
     tracker.finish_stage(net, stage.name)
     return net
 
