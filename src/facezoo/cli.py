@@ -160,7 +160,8 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     rows = tuple((head, name, value) for head, metrics in evaluation.metrics.items() for name, value in metrics.items())
     evaluated = len(dataset) - len(evaluation.skipped)
     skipped = f" ({len(evaluation.skipped)} skipped)" if evaluation.skipped else ""
-    tables = [training.Table(("head", "metric", "value"), rows, title=f"{args.dataset} {args.split}: {evaluated} images{skipped}")]
+    title = f"{args.dataset} {args.split}: {evaluated} images{skipped}"
+    tables = [training.Table(("head", "metric", "value"), rows, title=title)]
     tables += [dataclasses.replace(table, title=table.title or name) for name, table in evaluation.tables.items()]
     print("\n\n".join(table.to_markdown() for table in tables))
 

@@ -51,7 +51,10 @@ def test_a_closed_pipe_ends_quietly():
 def test_tensorflow_logging_is_silenced_unless_verbose(tiny_model):
     done = subprocess.run(
         [sys.executable, "-m", "facezoo.cli", "predict", str(tiny_model), str(IMAGE)],
-        capture_output=True, text=True, timeout=300, env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_env(),
     )
     assert done.returncode == 0 and done.stderr == "", done.stderr
     assert "astronaut.jpg" in done.stdout
@@ -60,10 +63,24 @@ def test_tensorflow_logging_is_silenced_unless_verbose(tiny_model):
 def test_training_progress_in_a_log_is_plain(capsys, utk_root, tmp_path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        code = main([
-            "train", "utkface", "--data-dir", str(utk_root), "--output-dir", str(tmp_path / "run"), "--epochs", "1",
-            "--batch-size", "4", "--image-size", "32", "--on-error", "skip",
-        ])
+        code = main(
+            [
+                "train",
+                "utkface",
+                "--data-dir",
+                str(utk_root),
+                "--output-dir",
+                str(tmp_path / "run"),
+                "--epochs",
+                "1",
+                "--batch-size",
+                "4",
+                "--image-size",
+                "32",
+                "--on-error",
+                "skip",
+            ]
+        )
     out, err = capsys.readouterr()
     assert code == 0, err
     assert json.loads(out)["test_metrics"]

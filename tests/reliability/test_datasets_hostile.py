@@ -9,7 +9,6 @@ import os
 import subprocess
 import tarfile
 import zipfile
-from pathlib import Path
 
 import pytest
 
@@ -80,7 +79,9 @@ def test_an_unrelated_folder_of_images_is_not_a_dataset(tmp_path):
 
 def test_a_garbage_first_download_is_deleted_not_recorded(file_server, tmp_path, monkeypatch):
     url = file_server.add("/UTKFace.tar.gz", b"this is not an archive " * 50)
-    monkeypatch.setattr(downloader, "read_checksums", lambda m: [downloader.Resource("UTKFace.tar.gz", url, None, None)])
+    monkeypatch.setattr(
+        downloader, "read_checksums", lambda m: [downloader.Resource("UTKFace.tar.gz", url, None, None)]
+    )
     with pytest.raises(datasets.DownloadError, match=r"not a zip or tar archive.*was deleted"):
         datasets.download("utkface", tmp_path)
     assert not (tmp_path / "downloads" / "checksums.tsv").exists()
@@ -130,8 +131,13 @@ def test_stale_temporaries_of_killed_runs_are_removed(tmp_path):
     root = tmp_path / "root"
     dead = subprocess.Popen(["true"])
     dead.wait()
-    stale = [root / f".facezoo-staging.{dead.pid}.UTKFace.x1", root / f".facezoo-extract.{dead.pid}.x2",
-             root / ".extract.abc", root / ".UTKFace.abc.staging", root / ".UTKFace.old"]
+    stale = [
+        root / f".facezoo-staging.{dead.pid}.UTKFace.x1",
+        root / f".facezoo-extract.{dead.pid}.x2",
+        root / ".extract.abc",
+        root / ".UTKFace.abc.staging",
+        root / ".UTKFace.old",
+    ]
     live = root / f".facezoo-extract.{os.getppid()}.x3"  # a run still going on
     for folder in [*stale, live]:
         (folder / "sub").mkdir(parents=True)

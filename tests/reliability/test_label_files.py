@@ -39,23 +39,75 @@ def _layout(root: Path, name: str, text: str | bytes) -> Path:
 CASES = {
     "imfdb-short-row": ("imfdb_age", "ID,Class\n1.jpg\n", r"line 2: 1 fields .*; expected 2: ID,Class"),
     "imfdb-extra-row": ("imfdb_age", "ID,Class\n1.jpg,OLD,x\n", r"line 2: 3 fields .*; expected 2: ID,Class"),
-    "imfdb-unknown-class": ("imfdb_age", "ID,Class\n1.jpg,old\n1.jpg,ANCIENT\n", r"line 2: Class is 'old'; expected one of YOUNG, MIDDLE, OLD"),
-    "imfdb-wrong-header": ("imfdb_age", "Id;Klasse\n1.jpg;OLD\n", r"line 1: the header is 'Id;Klasse'; expected the columns ID, Class"),
-    "imfdb-latin1": ("imfdb_age", "ID,Class\n1.jpg,OLD\n\xe9.jpg,OLD\n".encode("latin-1"), r"line 3: byte b'\\xe9' at offset \d+ is not UTF-8; expected a UTF-8 or UTF-16"),
-    "hvc-unknown": ("person_attributes", f"{HVC_HEADER}\n{HVC_ROW.replace('Good', 'Great')}\n", r"line 2: imagequality is 'Great'; expected one of Average, Bad, Good"),
-    "hvc-short": ("person_attributes", f"{HVC_HEADER}\na.jpg,male\n", r"line 2: 2 fields .*; expected 10: filename,gender"),
-    "hvc-missing-column": ("person_attributes", "filename,gender\na.jpg,male\n", r"line 1: the header is 'filename,gender'; expected the columns filename, gender, imagequality"),
-    "scut-non-numeric": ("scut_fbp5500", "AF1.jpg 3.2\nAF2.jpg high\n", r"line 2: the score is 'high'; expected the score as a finite number in \[1, 5\]"),
+    "imfdb-unknown-class": (
+        "imfdb_age",
+        "ID,Class\n1.jpg,old\n1.jpg,ANCIENT\n",
+        r"line 2: Class is 'old'; expected one of YOUNG, MIDDLE, OLD",
+    ),
+    "imfdb-wrong-header": (
+        "imfdb_age",
+        "Id;Klasse\n1.jpg;OLD\n",
+        r"line 1: the header is 'Id;Klasse'; expected the columns ID, Class",
+    ),
+    "imfdb-latin1": (
+        "imfdb_age",
+        "ID,Class\n1.jpg,OLD\n\xe9.jpg,OLD\n".encode("latin-1"),
+        r"line 3: byte b'\\xe9' at offset \d+ is not UTF-8; expected a UTF-8 or UTF-16",
+    ),
+    "hvc-unknown": (
+        "person_attributes",
+        f"{HVC_HEADER}\n{HVC_ROW.replace('Good', 'Great')}\n",
+        r"line 2: imagequality is 'Great'; expected one of Average, Bad, Good",
+    ),
+    "hvc-short": (
+        "person_attributes",
+        f"{HVC_HEADER}\na.jpg,male\n",
+        r"line 2: 2 fields .*; expected 10: filename,gender",
+    ),
+    "hvc-missing-column": (
+        "person_attributes",
+        "filename,gender\na.jpg,male\n",
+        r"line 1: the header is 'filename,gender'; expected the columns filename, gender, imagequality",
+    ),
+    "scut-non-numeric": (
+        "scut_fbp5500",
+        "AF1.jpg 3.2\nAF2.jpg high\n",
+        r"line 2: the score is 'high'; expected the score as a finite number in \[1, 5\]",
+    ),
     "scut-nan": ("scut_fbp5500", "AF1.jpg nan\n", r"line 1: the score is 'nan'; expected"),
     "scut-inf": ("scut_fbp5500", "AF1.jpg inf\n", r"line 1: the score is 'inf'; expected"),
-    "scut-out-of-range": ("scut_fbp5500", "AF1.jpg 7.5\n", r"line 1: the score is '7.5'; expected the score as a finite number in \[1, 5\]"),
+    "scut-out-of-range": (
+        "scut_fbp5500",
+        "AF1.jpg 7.5\n",
+        r"line 1: the score is '7.5'; expected the score as a finite number in \[1, 5\]",
+    ),
     "scut-extra": ("scut_fbp5500", "AF1.jpg 3.2 x\n", r"line 1: 3 fields .*; expected 2: '<image> <score>'"),
-    "selfie-short": ("selfie", "img_0 3.5 1 1\n", r"line 1: 4 fields; expected 38: '<image> <score> <36 attributes 1/-1/0>'"),
-    "selfie-bad-attribute": ("selfie", SELFIE_ROW.replace(" 1 1", " 1 2", 1) + "\n", r"line 1: (\w+) is '2'; expected 1, -1 or 0"),
-    "selfie-inf-score": ("selfie", SELFIE_ROW.replace("3.5", "inf") + "\n", r"line 1: the popularity score is 'inf'; expected"),
+    "selfie-short": (
+        "selfie",
+        "img_0 3.5 1 1\n",
+        r"line 1: 4 fields; expected 38: '<image> <score> <36 attributes 1/-1/0>'",
+    ),
+    "selfie-bad-attribute": (
+        "selfie",
+        SELFIE_ROW.replace(" 1 1", " 1 2", 1) + "\n",
+        r"line 1: (\w+) is '2'; expected 1, -1 or 0",
+    ),
+    "selfie-inf-score": (
+        "selfie",
+        SELFIE_ROW.replace("3.5", "inf") + "\n",
+        r"line 1: the popularity score is 'inf'; expected",
+    ),
     "celeba-short": ("celeba", "1\nMale Smiling\n000001.jpg 1\n", r"list_attr_celeba.txt line 3: 2 fields; expected 3"),
-    "celeba-bad-value": ("celeba", "1\nMale Smiling\n000001.jpg 1 0\n", r"list_attr_celeba.txt line 3: Smiling is '0'; expected 1 or -1"),
-    "celeba-no-count": ("celeba", "Male Smiling\n000001.jpg 1 1\n", r"list_attr_celeba.txt line 1: 'Male Smiling'; expected the row count"),
+    "celeba-bad-value": (
+        "celeba",
+        "1\nMale Smiling\n000001.jpg 1 0\n",
+        r"list_attr_celeba.txt line 3: Smiling is '0'; expected 1 or -1",
+    ),
+    "celeba-no-count": (
+        "celeba",
+        "Male Smiling\n000001.jpg 1 1\n",
+        r"list_attr_celeba.txt line 1: 'Male Smiling'; expected the row count",
+    ),
 }
 
 
@@ -87,5 +139,7 @@ def test_celeba_partition_out_of_range(tmp_path):
     _layout(tmp_path, "celeba", "1\nMale\n000001.jpg 1\n")
     partition = tmp_path / "celeba" / "list_eval_partition.txt"
     partition.write_text("000001.jpg 7\n")
-    with pytest.raises(ValueError, match=rf"^{re.escape(str(partition))} line 1: the partition is '7'; expected one of 0, 1, 2$"):
+    with pytest.raises(
+        ValueError, match=rf"^{re.escape(str(partition))} line 1: the partition is '7'; expected one of 0, 1, 2$"
+    ):
         datasets.load("celeba", tmp_path, split="all")

@@ -13,7 +13,7 @@ import pytest
 
 import facezoo
 from facezoo import datasets, training
-from facezoo.hub import InvalidWeightsError, WEIGHTS_NAME, from_pretrained, save_pretrained
+from facezoo.hub import WEIGHTS_NAME, InvalidWeightsError, from_pretrained, save_pretrained
 
 from .helpers import jpeg, utk_names
 
@@ -87,7 +87,9 @@ def test_a_foreign_file_in_pretrained_is_found_before_training(utk_root, tmp_pat
     out = tmp_path / "run"
     (out / "pretrained").mkdir(parents=True)
     (out / "pretrained" / "notes.txt").write_text("mine")
-    with pytest.raises(ValueError, match=r"pretrained exists and holds files save_pretrained did not write \(notes\.txt\)"):
+    with pytest.raises(
+        ValueError, match=r"pretrained exists and holds files save_pretrained did not write \(notes\.txt\)"
+    ):
         training.fit_utkface(utk_root, out, **TINY)
     assert sorted(p.name for p in out.iterdir()) == ["pretrained"]  # nothing trained, nothing written
 
@@ -116,7 +118,9 @@ def test_evaluate_on_error_skip_and_a_model_without_the_datasets_heads(utk_root)
     assert evaluation.metrics["age"]["count"] == len(ds) - 1 and len(evaluation.skipped) == 1
     assert sum(row[1] for row in evaluation.tables["age/by_gender"].rows) == len(ds) - 1
     age_classes = facezoo.models.age_cnn(input_shape=(96, 96, 3))
-    with pytest.raises(ValueError, match=r"output 'age' is classification over YOUNG, MIDDLE, OLD .*'age' is a regression"):
+    with pytest.raises(
+        ValueError, match=r"output 'age' is classification over YOUNG, MIDDLE, OLD .*'age' is a regression"
+    ):
         training.evaluate(age_classes, ds)
     with pytest.raises(ValueError, match="the dataset is empty"):
         training.evaluate(model, ds.take(0))

@@ -52,7 +52,10 @@ SAMPLE_SIZES = (10_000, 5_000, 5_000)
 logger = logging.getLogger("facezoo.datasets")
 
 
-def _table(folder: Path, stem: str, *, required: bool = True) -> tuple[Path | None, list[str], list[tuple[int, list[str]]]]:
+Rows = list[tuple[int, list[str]]]  # (line number, fields)
+
+
+def _table(folder: Path, stem: str, *, required: bool = True) -> tuple[Path | None, list[str], Rows]:
     """``(file, header, rows)`` of ``stem.txt`` (whitespace) or Kaggle's ``stem.csv``; rows are
     ``(line, [image, values...])``, each checked to hold one value per header name (2 fields without a header)."""
     txt, kaggle = folder / f"{stem}.txt", folder / f"{stem}.csv"
@@ -60,7 +63,8 @@ def _table(folder: Path, stem: str, *, required: bool = True) -> tuple[Path | No
         path, lines = txt, [(n, line.split()) for n, line in enumerate(read_lines(txt), 1) if line.strip()]
         if stem == "list_attr_celeba":  # line 1: count, line 2: names
             if len(lines) < 2 or len(lines[0][1]) != 1 or not lines[0][1][0].isdigit():
-                raise label_error(txt, 1, f"{' '.join(lines[0][1]) if lines else 'nothing'!r}", "the row count, then a line of attribute names")
+                found = repr(" ".join(lines[0][1])) if lines else "nothing"
+                raise label_error(txt, 1, found, "the row count, then a line of attribute names")
             header, rows = lines[1][1], lines[2:]
         else:
             header, rows = [], lines
@@ -81,7 +85,7 @@ def _table(folder: Path, stem: str, *, required: bool = True) -> tuple[Path | No
     return path, header, rows
 
 
-def _column(path: Path | None, rows: list[tuple[int, list[str]]], what: str, allowed: range | None = None) -> dict[str, int]:
+def _column(path: Path | None, rows: Rows, what: str, allowed: range | None = None) -> dict[str, int]:
     """Image -> the integer in a two-column list (identity or partition), checked against ``allowed``."""
     out = {}
     for number, (image, value) in rows:

@@ -232,7 +232,8 @@ def label_error(path: Path, line: int, found: str, expected: str) -> ValueError:
 
 
 def parse_number(
-    value: str, path: Path, line: int, what: str, *, kind: type = float, low: float | None = None, high: float | None = None
+    value: str, path: Path, line: int, what: str, *, kind: type = float, low: float | None = None,
+    high: float | None = None,
 ) -> Any:
     """``value`` as a finite ``kind`` within ``[low, high]``, or a :func:`label_error` saying which is wrong."""
     expected = f"{what} as {'an integer' if kind is int else 'a finite number'}"
@@ -264,7 +265,8 @@ def read_csv(path: Path, columns: Sequence[str]) -> list[tuple[int, dict[str, st
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            raise label_error(path, number, f"{len(row)} fields ({','.join(row)!r})", f"{len(header)}: {','.join(header)}")
+            found, expected = f"{len(row)} fields ({','.join(row)!r})", f"{len(header)}: {','.join(header)}"
+            raise label_error(path, number, found, expected)
         out.append((number, dict(zip(header, row))))
     return out
 

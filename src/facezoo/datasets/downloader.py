@@ -295,7 +295,9 @@ def _fill(
         for _, path, _ in unproven:
             path.unlink(missing_ok=True)
         files = ", ".join(str(path) for _, path, _ in unproven)
-        raise DownloadError(f"{error} The download ({files}) was not the dataset and was deleted; run again to retry.") from error
+        raise DownloadError(
+            f"{error} The download ({files}) was not the dataset and was deleted; run again to retry."
+        ) from error
 
 
 def _install(staging: Path, target: Path) -> None:
@@ -409,7 +411,8 @@ def _copy_tree(source: Path, dest: Path) -> None:
     for current, dirs, files in os.walk(source, followlinks=True):
         info = os.stat(current)
         if (info.st_dev, info.st_ino) in seen:
-            raise DownloadError(f"{current} leads back to {os.path.realpath(current)} (a symlink loop); remove the link.")
+            loop = os.path.realpath(current)
+            raise DownloadError(f"{current} leads back to {loop} (a symlink loop); remove the link.")
         seen.add((info.st_dev, info.st_ino))
         out = dest / os.path.relpath(current, source)
         out.mkdir(parents=True, exist_ok=True)

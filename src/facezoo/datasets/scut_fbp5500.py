@@ -26,7 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
-from facezoo.datasets.core import FaceDataset, label_error, parse_number, read_lines, select_split, train_test_split_indices
+from facezoo.datasets.core import (
+    FaceDataset,
+    label_error,
+    parse_number,
+    read_lines,
+    select_split,
+    train_test_split_indices,
+)
 from facezoo.registry import OutputSpec
 
 FOLDER = "SCUT-FBP5500_v2"
@@ -45,7 +52,8 @@ def _read_labels(path: Path) -> list[tuple[str, float]]:
         if line.strip():
             fields = line.split()
             if len(fields) != 2:
-                raise label_error(path, number, f"{len(fields)} fields ({line!r})", "2: '<image> <score>', e.g. 'CF437.jpg 2.883333'")
+                expected = "2: '<image> <score>', e.g. 'CF437.jpg 2.883333'"
+                raise label_error(path, number, f"{len(fields)} fields ({line!r})", expected)
             rows.append((fields[0], parse_number(fields[1], path, number, "the score", low=1, high=5)))
     return rows
 

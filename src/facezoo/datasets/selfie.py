@@ -47,9 +47,8 @@ def load(folder: Path, split: str) -> FaceDataset:
         if not fields:
             continue
         if len(fields) != 2 + len(ATTRIBUTES):
-            raise label_error(
-                path, number, f"{len(fields)} fields", f"{2 + len(ATTRIBUTES)}: '<image> <score> <36 attributes 1/-1/0>'"
-            )
+            expected = f"{2 + len(ATTRIBUTES)}: '<image> <score> <36 attributes 1/-1/0>'"
+            raise label_error(path, number, f"{len(fields)} fields", expected)
         names.append(fields[0] if fields[0].lower().endswith(".jpg") else fields[0] + ".jpg")
         scores.append(parse_number(fields[1], path, number, "the popularity score"))
         for attribute, value in zip(ATTRIBUTES, fields[2:]):

@@ -237,7 +237,9 @@ def evaluate(
     return result
 
 
-def _predict(model: keras.Model, dataset: Any, batch_size: int, on_error: str, single: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def _predict(
+    model: keras.Model, dataset: Any, batch_size: int, on_error: str, single: str
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Predictions per output and the indices of the images they are for (``on_error="skip"`` drops some)."""
     height, width = (int(d) for d in model.input_shape[1:3])
     indexed = dataclasses.replace(dataset, targets={"index": np.arange(len(dataset))}, heads=())
@@ -271,7 +273,8 @@ def _check_kinds(specs: dict[str, OutputSpec], mapping: dict[str, str], dataset:
         if head is not None and head.kind == "regression":
             raise ValueError(
                 f"Model output {output!r} is {spec.kind} over {', '.join(spec.labels) or n} classes, but {name}'s "
-                f"target {target!r} is a regression ({head.units or 'values'}); evaluate the model on a dataset with its heads."
+                f"target {target!r} is a regression ({head.units or 'values'}); evaluate the model on a dataset "
+                "with its heads."
             )
         bad = values[(values < 0) | (values >= n) | (values != np.round(values))]
         if bad.size:
