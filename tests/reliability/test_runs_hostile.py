@@ -91,6 +91,8 @@ def test_a_foreign_file_in_pretrained_is_found_before_training(utk_root, tmp_pat
         ValueError, match=r"pretrained exists and holds files save_pretrained did not write \(notes\.txt\)"
     ):
         training.fit_utkface(utk_root, out, **TINY)
+    with pytest.raises(ValueError, match=r"did not write \(notes\.txt\)"):  # nor is it moved aside (and lost)
+        training.fit_utkface(utk_root, out, resume=False, **TINY)
     assert sorted(p.name for p in out.iterdir()) == ["pretrained"]  # nothing trained, nothing written
 
 

@@ -115,7 +115,8 @@ class FaceDataset:
             drop_remainder: Drop the last, smaller batch.
             on_error: What to do with a file that is not an image or is truncated (checked before the pipeline
                 starts: a JPEG or PNG must end with its end marker within its last 1 KB) or fails to decode:
-                ``"raise"`` a ``ValueError`` naming the file, or ``"skip"`` it and log how many were skipped.
+                ``"raise"`` a ``ValueError`` naming the file, or ``"skip"`` it, naming each skipped file once in the
+                log (files that fail to decode later are dropped by the pipeline).
 
         Returns:
             The ``tf.data.Dataset``.

@@ -241,7 +241,6 @@ def _drive_confirmation(response: requests.Response, filename: str, hint: str) -
 # longer exist (a killed extraction), and never those of a run still going on.
 
 _TEMP_PREFIX = ".facezoo-"
-_LEGACY_TEMP = re.compile(r"^\.(extract\..+|.+\.staging|.+\.old)$")  # names used before facezoo 0.2
 
 
 def prepare(name: str, module: ModuleType, root: Path, manual_dir: str | os.PathLike | None, *, force: bool) -> Path:
@@ -254,7 +253,7 @@ def prepare(name: str, module: ModuleType, root: Path, manual_dir: str | os.Path
     resources = read_checksums(module)
     hint = _manual_hint(name, module, root, resources)
     root.mkdir(parents=True, exist_ok=True)
-    _remove_stale(root)
+    _remove_stale(root, module.FOLDER)
     staging = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}staging.{os.getpid()}.{module.FOLDER}.", dir=root))
     unproven: list[tuple[str, Path, str]] = []  # downloads without a known sha256: recorded once they proved right
     try:
@@ -323,14 +322,19 @@ def _umask() -> int:
     return mask
 
 
-def _remove_stale(root: Path) -> None:
-    """Remove the temporary folders that killed runs left in ``root``."""
+def _remove_stale(root: Path, folder: str) -> None:
+    """Remove the temporary folders that killed runs left in ``root`` (also the names earlier versions used:
+    ``.extract.*``, ``.<folder>.*.staging`` and ``.<folder>.old``)."""
     for entry in root.iterdir():
         if entry.name.startswith(_TEMP_PREFIX):
             fields = entry.name[len(_TEMP_PREFIX):].split(".")
             if len(fields) > 1 and fields[1].isdigit() and _alive(int(fields[1])):
                 continue
-        elif not _LEGACY_TEMP.match(entry.name) or not entry.is_dir():
+        elif not entry.is_dir() or not (
+            entry.name.startswith(".extract.")
+            or entry.name == f".{folder}.old"
+            or (entry.name.startswith(f".{folder}.") and entry.name.endswith(".staging"))
+        ):
             continue
         logger.info("Removing %s, left by an interrupted run", entry)
         shutil.rmtree(entry, ignore_errors=True)

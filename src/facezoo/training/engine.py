@@ -289,10 +289,9 @@ def run_recipe(
     start = time.perf_counter()
     data = _Data(recipe, data_dir, limit, on_error)
     data.check(recipe.splits)
-    if resume:
-        from facezoo.hub import check_replaceable
+    from facezoo.hub import check_replaceable
 
-        check_replaceable(output_dir / "pretrained")
+    check_replaceable(output_dir / "pretrained")  # a user's file there would be lost, or fail the run at its end
     previous_policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("mixed_float16" if use_mixed else "float32")
     try:
@@ -316,7 +315,7 @@ def run_recipe(
         net = _build(recipe, recipe.stage_image_size(recipe.stages[-1]))
         net.load_weights(tracker.best_path)
         test = data.dataset(recipe.splits[2])
-        evaluation = evaluate(net, test, batch_size=recipe.batch_size, targets=dict(recipe.targets))
+        evaluation = evaluate(net, test, batch_size=recipe.batch_size, targets=dict(recipe.targets), on_error=on_error)
         history = tracker.history_columns()
         _plot_curves(history, output_dir / "curves.png")
         pretrained = output_dir / "pretrained"
