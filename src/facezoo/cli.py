@@ -1,7 +1,8 @@
 """The ``facezoo`` command line: list, describe, predict, analyze, download, train, evaluate and publish.
 
 Results go to stdout; progress and errors to stderr. Errors print one line (``--verbose`` shows the traceback) and
-exit 1; usage errors exit 2.
+exit 1; usage errors exit 2. TensorFlow's own C++ and absl logging is silenced unless ``--verbose``; progress is one
+plain line per epoch when stderr is not a terminal; a closed stdout (``facezoo list | head -1``) ends quietly.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import logging
+import os
 import sys
 from typing import Any, Callable, Sequence
 
@@ -182,8 +185,10 @@ def cmd_train(args: argparse.Namespace) -> None:
         )
         if value is not None
     }
+    if not sys.stderr.isatty():  # a log file: one plain line per epoch, no bars, ANSI codes or backspaces
+        options["verbose"] = 2
     with contextlib.redirect_stdout(sys.stderr):  # Keras progress bars are progress: keep stdout for the result.
-        result = fit(args.data_dir, args.output_dir, resume=args.resume, **options)
+        result = fit(args.data_dir, args.output_dir, resume=args.resume, on_error=args.on_error, **options)
     print(json.dumps({"test_metrics": result.test_metrics, "pretrained_dir": str(result.pretrained_dir)}, indent=2))
 
 
@@ -192,11 +197,14 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
     model = _load_model(args.model, force_download=args.force_download)
     dataset = datasets.load(args.dataset, args.data_dir, split=args.split)
-    if args.limit:
+    if args.limit is not None:
         dataset = dataset.take(args.limit)
-    evaluation = training.evaluate(model, dataset, by=args.by)
+    evaluation = training.evaluate(model, dataset, by=args.by, on_error=args.on_error)
     rows = tuple((head, name, value) for head, metrics in evaluation.metrics.items() for name, value in metrics.items())
-    tables = [training.Table(("head", "metric", "value"), rows, title=f"{args.dataset} {args.split}: {len(dataset)} images")]
+    evaluated = len(dataset) - len(evaluation.skipped)
+    skipped = f" ({len(evaluation.skipped)} skipped)" if evaluation.skipped else ""
+    title = f"{args.dataset} {args.split}: {evaluated} images{skipped}"
+    tables = [training.Table(("head", "metric", "value"), rows, title=title)]
     tables += [dataclasses.replace(table, title=table.title or name) for name, table in evaluation.tables.items()]
     print("\n\n".join(table.to_markdown() for table in tables))
 
@@ -210,6 +218,16 @@ def cmd_push(args: argparse.Namespace) -> None:
     print(json.dumps({"commit_url": commit.commit_url, "sha": commit.oid}, indent=2))
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``facezoo`` command."""
     parser = argparse.ArgumentParser(prog="facezoo", description="A Keras 3 model zoo for face and person analysis.")
@@ -217,10 +235,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verbose", action="store_true", help="show the full traceback on errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, handler: Callable[[argparse.Namespace], None], help: str) -> argparse.ArgumentParser:
+    def command(
+        name: str, handler: Callable[[argparse.Namespace], None], help: str, *, tensorflow: bool = False
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
-        p.set_defaults(handler=handler)
+        p.set_defaults(handler=handler, tensorflow=tensorflow)
         return p
+
+    on_error = dict(
+        choices=("raise", "skip"), default="raise",
+        help="an image that is missing, not an image or truncated: stop with its name (raise) or skip it, logged once",
+    )
 
     p = command("list", cmd_list, "list models with family, task, input size and parameter count")
     p.add_argument("pattern", nargs="?", default="*", help="shell-style wildcard, e.g. 'age_*'")
@@ -232,15 +257,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "predict", cmd_predict,
         "predict on whole images that already are aligned face crops (for photos use `facezoo analyze`)",
+        tensorflow=True,
     )
     p.add_argument("model", help="model name (optionally NAME.TAG), hf://org/repo[@rev], org/repo or a local folder")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--force-download", action="store_true", help="download the weights again even if cached")
-    p.add_argument("--on-error", choices=("raise", "skip"), default="raise", help="on an unreadable image: stop (default) or skip it")
+    p.add_argument("--on-error", **on_error)
 
-    p = command("analyze", cmd_analyze, "find every face in photos, align it for each model and predict")
+    p = command("analyze", cmd_analyze, "find every face in photos, align it for each model and predict", tensorflow=True)
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
     p.add_argument(
         "--models", help="comma-separated models (NAME, NAME.TAG, org/repo or a folder); default: every model with embedded weights"
@@ -249,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--annotate", metavar="OUT_DIR", help="also write each image with its boxes, landmarks and labels here")
     p.add_argument("--min-confidence", type=float, default=0.9, help="drop detections below this confidence")
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--on-error", choices=("raise", "skip"), default="raise", help="on an unreadable image: stop (default) or skip it")
+    p.add_argument("--on-error", **on_error)
     p.add_argument("--force-download", action="store_true", help="download the weights again even if cached")
 
     command("datasets", cmd_datasets, "list the datasets facezoo can download and parse")
@@ -260,27 +286,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--manual-dir", help="folder holding an archive or extracted folder you downloaded by hand")
     p.add_argument("--force", action="store_true", help="download and extract again")
 
-    p = command("train", cmd_train, "run a training recipe")
+    p = command("train", cmd_train, "run a training recipe", tensorflow=True)
     p.add_argument("recipe", choices=sorted(TRAIN_RECIPES))
     p.add_argument("--data-dir", required=True, help="the dataset folder, or the datasets root")
     p.add_argument("--output-dir", required=True, help="checkpoints, logs and the save_pretrained folder go here")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--image-size", type=int, help="train at NxN instead of the recipe's size")
-    p.add_argument("--limit", type=int, help="use at most N images per split (smoke runs)")
+    p.add_argument("--limit", type=_positive_int, help="use at most N images per split (smoke runs)")
     p.add_argument("--seed", type=int, help="seed of initialisation, shuffling and augmentation")
-    p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True, help="continue an interrupted run")
+    p.add_argument(
+        "--resume", action=argparse.BooleanOptionalAction, default=True,
+        help="continue an interrupted run (--no-resume starts again; the old run is kept aside until the new one ends)",
+    )
+    p.add_argument("--on-error", **on_error)
 
-    p = command("evaluate", cmd_evaluate, "evaluate a model on a dataset split")
+    p = command("evaluate", cmd_evaluate, "evaluate a model on a dataset split", tensorflow=True)
     p.add_argument("model", help="model name (NAME.TAG), hf://org/repo[@rev], org/repo or a local folder")
     p.add_argument("--dataset", required=True)
     p.add_argument("--data-dir", help="the dataset folder, or the datasets root")
     p.add_argument("--split", default="test")
     p.add_argument("--by", help="annotation to group errors by, e.g. gender")
-    p.add_argument("--limit", type=int, help="evaluate at most N images")
+    p.add_argument("--limit", type=_positive_int, help="evaluate at most N images")
+    p.add_argument("--on-error", **on_error)
     p.add_argument("--force-download", action="store_true", help="download the weights again even if cached")
 
-    p = command("push", cmd_push, "push a save_pretrained folder to the Hugging Face Hub")
+    p = command("push", cmd_push, "push a save_pretrained folder to the Hugging Face Hub", tensorflow=True)
     p.add_argument("folder")
     p.add_argument("repo_id")
     p.add_argument("--revision", help="branch to commit to (created from main if new)")
@@ -294,16 +325,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 error, 2 usage error)."""
     args = build_parser().parse_args(argv)
     try:
+        if args.tensorflow and not args.verbose:
+            _import_tensorflow_quietly()
         args.handler(args)
+        sys.stdout.flush()
     except KeyboardInterrupt:
         print("facezoo: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader closed stdout (`facezoo list | head -1`): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's flush at exit would fail again
+        return 0
     except Exception as error:  # noqa: BLE001 (one clear line for any failure; --verbose shows the traceback)
         if args.verbose:
             raise
         print(f"facezoo: error: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its C++ logging off and stderr closed meanwhile: its absl lines (oneDNN, CUDA, CPU
+    features) are written before any log level applies. Python errors are raised as usual."""
+    if "tensorflow" in sys.modules:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
 if __name__ == "__main__":

@@ -71,6 +71,7 @@ __all__ = [
     "InvalidWeightsError",
     "save_pretrained",
     "check_folder",
+    "check_replaceable",
     "push_to_hub",
     "from_pretrained",
     "load_registered_weights",
@@ -203,18 +204,11 @@ def save_pretrained(
             "name and options instead."
         )
     directory = Path(directory)
-    if directory.exists():
-        allowed = {METADATA_NAME, *PUBLISHED_FILES, _LEGACY_TRAINING_ARGS_NAME}
-        unknown = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else [directory.name]
-        unknown = [name for name in unknown if name not in allowed]
-        if unknown:
-            raise ValueError(
-                f"{directory} exists and holds files save_pretrained did not write ({', '.join(unknown)}); "
-                "choose an empty or new folder."
-            )
+    check_replaceable(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
     try:
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp's 0700 would outlive the rename
         keras.saving.save_model(_inference_copy(model, architecture, config), tmp, zipped=False)
         if (tmp / "assets").is_dir():
             (tmp / "assets").rmdir()  # Keras' empty asset folder; a folder cannot be committed to the Hub anyway
@@ -326,6 +320,26 @@ def _custom_classes(config: Any) -> Iterable[str]:
     elif isinstance(config, list):
         for value in config:
             yield from _custom_classes(value)
+
+
+def check_replaceable(directory: str | os.PathLike) -> None:
+    """Raise ``ValueError`` if :func:`save_pretrained` would refuse ``directory`` (it holds files of its own)."""
+    directory = Path(directory)
+    if directory.exists():
+        unknown = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else [directory.name]
+        allowed = {METADATA_NAME, *PUBLISHED_FILES, _LEGACY_TRAINING_ARGS_NAME}
+        unknown = [name for name in unknown if name not in allowed]
+        if unknown:
+            raise ValueError(
+                f"{directory} exists and holds files save_pretrained did not write ({', '.join(unknown)}); "
+                "choose an empty or new folder."
+            )
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def push_to_hub(
@@ -1117,7 +1131,7 @@ def _load_weights_file(model: keras.Model, path: Path, *, source: str) -> keras.
     try:
         with h5py.File(path, "r") as file:
             file.visititems(lambda _, obj: shapes.append(tuple(obj.shape)) if isinstance(obj, h5py.Dataset) else None)
-    except OSError as error:
+    except (OSError, RuntimeError, KeyError, ValueError) as error:  # h5py: damaged metadata gives any of these
         raise InvalidWeightsError(
             f"{source}: {WEIGHTS_NAME} ({os.path.realpath(path)}) is a damaged or truncated HDF5 file ({error}). "
             "Download it again (force_download=True) or re-save it."
@@ -1132,4 +1146,9 @@ def _load_weights_file(model: keras.Model, path: Path, *, source: str) -> keras.
         model.load_weights(str(path))
     except ValueError as error:
         raise InvalidWeightsError(f"{source}: {WEIGHTS_NAME} does not fit {model.name}: {error}") from error
+    except (OSError, RuntimeError, KeyError) as error:  # a damaged array
+        raise InvalidWeightsError(
+            f"{source}: {WEIGHTS_NAME} ({os.path.realpath(path)}) is damaged ({error}). Download it again "
+            "(force_download=True) or re-save it."
+        ) from error
     return model

@@ -58,7 +58,7 @@ def test_utkface_names_and_split(tmp_path):
 
 def _imfdb(root: Path, per_class: dict[str, int]) -> Path:
     folder = root / "imfdb-age"
-    (folder / "Train").mkdir(parents=True)
+    write_image(folder / "Train" / f"{next(iter(per_class))}0.jpg")  # the labels are parsed; one image marks the folder
     rows = [f"{label}{i}.jpg,{label}" for label, n in per_class.items() for i in range(n)]
     (folder / "train.csv").write_text("ID,Class\n" + "\n".join(rows) + "\n")
     return folder
@@ -94,7 +94,7 @@ def test_person_attributes_vocabularies(tmp_path):
     }
     assert ds.paths[0] == str(folder / "resized" / "1.jpg")
     (folder / "hvc_annotations.csv").write_text(header + "\nc.jpg,male,Great,55+,underweight,None,Fancy,Sad,Side,r/3.jpg\n")
-    with pytest.raises(ValueError, match="line 2: imagequality='Great'"):
+    with pytest.raises(ValueError, match="line 2: imagequality is 'Great'; expected one of Average, Bad, Good"):
         datasets.load("person_attributes", folder, split="all")
 
 
@@ -164,7 +164,7 @@ def _scut(root: Path, n: int = 50) -> Path:
     files = folder / "train_test_files"
     names = [f"{('AF', 'AM', 'CF', 'CM')[i % 4]}{i}.jpg" for i in range(n)]
     lines = [f"{name} {1 + i * 4 / n:.6f}" for i, name in enumerate(names)]
-    (folder / "Images").mkdir(parents=True)
+    write_image(folder / "Images" / names[0])  # the labels are parsed; one image marks the folder
     official = files / "split_of_60%training and 40%testing"
     official.mkdir(parents=True)
     (files / "All_labels.txt").write_text("\n".join(lines) + "\n")

@@ -36,11 +36,13 @@ from pathlib import Path
 
 import numpy as np
 
-from facezoo.datasets.core import FaceDataset, select_split
+from facezoo.datasets.core import FaceDataset, label_error, parse_number, read_lines, select_split
 from facezoo.registry import OutputSpec
 
 FOLDER = "celeba"
-MARKERS = ("img_align_celeba",)
+MARKERS = ("img_align_celeba/**/[0-9][0-9][0-9][0-9][0-9][0-9].jpg", "list_attr_celeba.*")
+#: The dataset's own entries, the only ones copied from a ``manual_dir`` folder.
+CONTENTS = ("img_align_celeba", "list_*.txt", "list_*.csv", "identity_CelebA.txt")
 IMAGES = "202,599"
 DOWNLOAD = "automatic (Google Drive, often quota-limited)"
 HEADS = (OutputSpec("Male", "binary", ("female", "male")),)
@@ -50,21 +52,49 @@ SAMPLE_SIZES = (10_000, 5_000, 5_000)
 logger = logging.getLogger("facezoo.datasets")
 
 
-def _table(folder: Path, stem: str, *, required: bool = True) -> tuple[list[str], list[list[str]]]:
-    """``(header, rows)`` of ``stem.txt`` (whitespace) or Kaggle's ``stem.csv``; rows are ``[image, values...]``."""
+Rows = list[tuple[int, list[str]]]  # (line number, fields)
+
+
+def _table(folder: Path, stem: str, *, required: bool = True) -> tuple[Path | None, list[str], Rows]:
+    """``(file, header, rows)`` of ``stem.txt`` (whitespace) or Kaggle's ``stem.csv``; rows are
+    ``(line, [image, values...])``, each checked to hold one value per header name (2 fields without a header)."""
     txt, kaggle = folder / f"{stem}.txt", folder / f"{stem}.csv"
     if txt.is_file():
-        lines = [line.split() for line in txt.read_text().splitlines() if line.strip()]
+        path, lines = txt, [(n, line.split()) for n, line in enumerate(read_lines(txt), 1) if line.strip()]
         if stem == "list_attr_celeba":  # line 1: count, line 2: names
-            return lines[1], lines[2:]
-        return [], lines
-    if kaggle.is_file():
-        with open(kaggle, newline="") as f:
-            rows = list(csv.reader(f))
-        return rows[0][1:], rows[1:]
-    if required:
+            if len(lines) < 2 or len(lines[0][1]) != 1 or not lines[0][1][0].isdigit():
+                found = repr(" ".join(lines[0][1])) if lines else "nothing"
+                raise label_error(txt, 1, found, "the row count, then a line of attribute names")
+            header, rows = lines[1][1], lines[2:]
+        else:
+            header, rows = [], lines
+    elif kaggle.is_file():
+        path = kaggle
+        table = [(n, row) for n, row in enumerate(csv.reader(read_lines(kaggle)), 1) if row]
+        if not table:
+            raise label_error(kaggle, 1, "the file is empty", "a header starting with image_id")
+        header, rows = [name.strip() for name in table[0][1][1:]], table[1:]
+    elif required:
         raise FileNotFoundError(f"{txt} (or {kaggle.name}) is missing; download it into {folder}")
-    return [], []
+    else:
+        return None, [], []
+    width = 1 + (len(header) or 1)
+    for number, row in rows:
+        if len(row) != width:
+            raise label_error(path, number, f"{len(row)} fields", f"{width}: an image name and {width - 1} value(s)")
+    return path, header, rows
+
+
+def _column(path: Path | None, rows: Rows, what: str, allowed: range | None = None) -> dict[str, int]:
+    """Image -> the integer in a two-column list (identity or partition), checked against ``allowed``."""
+    out = {}
+    for number, (image, value) in rows:
+        assert path is not None
+        number_value = parse_number(value, path, number, what, kind=int)
+        if allowed is not None and number_value not in allowed:
+            raise label_error(path, number, f"{what} is {value!r}", f"one of {', '.join(map(str, allowed))}")
+        out[image] = number_value
+    return out
 
 
 def load(
@@ -86,11 +116,17 @@ def load(
     if (images / "img_align_celeba").is_dir():
         images = images / "img_align_celeba"
     present = set(os.listdir(images))
-    names, rows = _table(folder, "list_attr_celeba")
+    attr_path, names, numbered = _table(folder, "list_attr_celeba")
     if attribute not in names:
         raise ValueError(f"CelebA has no attribute {attribute!r}; choose from {names}")
-    identity = {row[0]: int(row[1]) for row in _table(folder, "identity_CelebA", required=False)[1]}
-    partition = {row[0]: int(row[1]) for row in _table(folder, "list_eval_partition", required=False)[1]}
+    for number, row in numbered:
+        bad = next((v for v in row[1:] if v not in ("1", "-1")), None)
+        if bad is not None:
+            assert attr_path is not None
+            raise label_error(attr_path, number, f"{names[row.index(bad, 1) - 1]} is {bad!r}", "1 or -1")
+    rows = [row for _, row in numbered]
+    identity = _column(*_table(folder, "identity_CelebA", required=False)[::2], "the identity")
+    partition = _column(*_table(folder, "list_eval_partition", required=False)[::2], "the partition", range(3))
     info: dict[str, int] = {}
 
     absent = [row[0] for row in rows if row[0] not in present]

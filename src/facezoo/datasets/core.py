@@ -115,7 +115,8 @@ class FaceDataset:
             drop_remainder: Drop the last, smaller batch.
             on_error: What to do with a file that is not an image or is truncated (checked before the pipeline
                 starts: a JPEG or PNG must end with its end marker within its last 1 KB) or fails to decode:
-                ``"raise"`` a ``ValueError`` naming the file, or ``"skip"`` it and log how many were skipped.
+                ``"raise"`` a ``ValueError`` naming the file, or ``"skip"`` it, naming each skipped file once in the
+                log (files that fail to decode later are dropped by the pipeline).
 
         Returns:
             The ``tf.data.Dataset``.
@@ -127,7 +128,7 @@ class FaceDataset:
             raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
         import tensorflow as tf
 
-        data = self._readable(on_error)
+        data = self.readable(on_error)
         height, width = int(image_size[0]), int(image_size[1])
         single = len(data.targets) == 1
 
@@ -158,8 +159,15 @@ class FaceDataset:
             ds = ds.map(lambda images, target: (images, next(iter(target.values()))))
         return ds.prefetch(tf.data.AUTOTUNE)
 
-    def _readable(self, on_error: str) -> FaceDataset:
-        """The dataset without files that are missing or do not start like an image; raise or warn on them."""
+    def readable(self, on_error: str = "raise") -> FaceDataset:
+        """The dataset without the files that are missing, not an image or truncated (a JPEG or PNG must end with
+        its end marker within its last 1 KB).
+
+        Args:
+            on_error: ``"raise"`` a ``ValueError`` naming the first such file, or ``"skip"`` them, logging each once.
+        """
+        if on_error not in ("raise", "skip"):
+            raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
         with ThreadPoolExecutor(max_workers=8) as pool:
             ok = np.fromiter(pool.map(_looks_like_image, self.paths), dtype=bool, count=len(self.paths))
         if ok.all():
@@ -169,10 +177,12 @@ class FaceDataset:
             more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
             raise ValueError(
                 f"{self.name}/{self.split}: {bad[0]!r}{more} is missing or not an image; remove it, or pass "
-                "on_error='skip' to skip such files."
+                "on_error='skip' (CLI: --on-error skip) to skip such files."
             )
-        logger.warning("%s/%s: skipped %d missing or non-image file(s), e.g. %s", self.name, self.split, len(bad), bad[0])
-        return self.subset(np.flatnonzero(ok))
+        for path in bad:
+            logger.warning("%s/%s: skipped %s: missing, not an image or truncated", self.name, self.split, path)
+        logger.warning("%s/%s: skipped %d of %d images", self.name, self.split, len(bad), len(self))
+        return replace(self.subset(np.flatnonzero(ok)), info={**self.info, "skipped_unreadable": bad})
 
 
 def _looks_like_image(path: str) -> bool:
@@ -189,6 +199,77 @@ def _looks_like_image(path: str) -> bool:
     if head.startswith(b"\x89PNG"):
         return b"IEND" in tail
     return head.startswith(_MAGIC)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Label files: every error names the file, the line, what it found and what it expected
+
+
+def read_lines(path: Path) -> list[str]:
+    """The lines of a label file: UTF-8 (with or without the BOM Excel writes) or UTF-16 with its BOM.
+
+    Raises:
+        FileNotFoundError: ``path`` is missing.
+        ValueError: the file is not text in these encodings (the message names the line and the byte).
+    """
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = data.decode("utf-16")
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            line = data[: error.start].count(b"\n") + 1
+            raise ValueError(
+                f"{path} line {line}: byte {data[error.start:error.start + 1]!r} at offset {error.start} is not "
+                "UTF-8; expected a UTF-8 or UTF-16 text file (save it again as UTF-8)"
+            ) from None
+    return text.splitlines()
+
+
+def label_error(path: Path, line: int, found: str, expected: str) -> ValueError:
+    """The one-line error of a malformed label row: ``<file> line <n>: <found>; expected <expected>``."""
+    return ValueError(f"{path} line {line}: {found}; expected {expected}")
+
+
+def parse_number(
+    value: str, path: Path, line: int, what: str, *, kind: type = float, low: float | None = None,
+    high: float | None = None,
+) -> Any:
+    """``value`` as a finite ``kind`` within ``[low, high]``, or a :func:`label_error` saying which is wrong."""
+    expected = f"{what} as {'an integer' if kind is int else 'a finite number'}"
+    if low is not None and high is not None:
+        expected += f" in [{low:g}, {high:g}]"
+    try:
+        number = kind(value)
+    except ValueError:
+        raise label_error(path, line, f"{what} is {value!r}", expected) from None
+    if not math.isfinite(number) or (low is not None and number < low) or (high is not None and number > high):
+        raise label_error(path, line, f"{what} is {value!r}", expected)
+    return number
+
+
+def read_csv(path: Path, columns: Sequence[str]) -> list[tuple[int, dict[str, str]]]:
+    """``(line number, row)`` of a CSV file holding at least ``columns`` (rows short or long are errors)."""
+    import csv
+
+    lines = read_lines(path)
+    rows = list(csv.reader(lines))
+    if not rows:
+        raise label_error(path, 1, "the file is empty", f"a header with {', '.join(columns)}")
+    header = [name.strip() for name in rows[0]]
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise label_error(path, 1, f"the header is {','.join(header)!r}", f"the columns {', '.join(columns)}")
+    out = []
+    for number, row in enumerate(rows[1:], 2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            found, expected = f"{len(row)} fields ({','.join(row)!r})", f"{len(header)}: {','.join(header)}"
+            raise label_error(path, number, found, expected)
+        out.append((number, dict(zip(header, row))))
+    return out
 
 
 def is_dataset_dir(markers: Sequence[str], folder: Path) -> bool:

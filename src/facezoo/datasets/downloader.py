@@ -3,8 +3,9 @@
 Each dataset module has a ``<name>_checksums.tsv`` beside it (like tensorflow-datasets' ``checksums.tsv``): one row
 per upstream file, ``filename  url  size  sha256``, tab separated, ``#`` comments. An empty ``url`` means the file
 is behind a login and must be downloaded by hand. An empty ``size`` / ``sha256`` means the upstream checksum is not
-known yet: it is recorded at the first download in ``<root>/downloads/checksums.tsv`` (with a warning saying so) and
-every later download and manual file is verified against it.
+known: it is recorded in ``<root>/downloads/checksums.tsv`` (with a warning saying so) once the first download has
+proved to be the dataset (extracted, with the dataset's files in it), and every later download and manual file is
+verified against it. A first download that is not the dataset is deleted, never recorded.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from urllib.parse import urlencode, urljoin
 import requests
 
 from facezoo.datasets.core import is_dataset_dir
-from facezoo.datasets.extract import extract_archive, is_archive
+from facezoo.datasets.extract import ArchiveError, extract_archive, is_archive
 
 __all__ = [
     "ChecksumError",
@@ -235,40 +236,120 @@ def _drive_confirmation(response: requests.Response, filename: str, hint: str) -
 
 # --------------------------------------------------------------------------------------------------------------
 # Preparing a dataset folder
+#
+# Every temporary folder in ``root`` is named ``.facezoo-<kind>.<pid>.…``: a run removes those of processes that no
+# longer exist (a killed extraction), and never those of a run still going on.
+
+_TEMP_PREFIX = ".facezoo-"
 
 
 def prepare(name: str, module: ModuleType, root: Path, manual_dir: str | os.PathLike | None, *, force: bool) -> Path:
     """Fill ``root/<module.FOLDER>`` from the downloads or ``manual_dir``; see ``facezoo.datasets.download``."""
     target = root / module.FOLDER
+    if target.exists() and not target.is_dir():
+        raise DownloadError(f"{target} is a file, where the {name} folder goes; move it away and run again.")
     if not force and is_dataset_dir(module.MARKERS, target):
         return target
     resources = read_checksums(module)
     hint = _manual_hint(name, module, root, resources)
     root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{module.FOLDER}.", suffix=".staging", dir=root))
+    _remove_stale(root, module.FOLDER)
+    staging = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}staging.{os.getpid()}.{module.FOLDER}.", dir=root))
+    unproven: list[tuple[str, Path, str]] = []  # downloads without a known sha256: recorded once they proved right
     try:
-        folder = _extracted_folder(module, Path(manual_dir)) if manual_dir is not None else None
-        if folder is not None:
-            shutil.copytree(folder, staging, dirs_exist_ok=True)
+        _fill(name, module, root, manual_dir, resources, hint, staging, unproven)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    for key, path, digest in unproven:
+        _record(root, key, path.stat().st_size, digest)
+        logger.warning(
+            "The sha256 of %s is not known upstream: recorded %s (%d bytes) in %s now that it proved to be the "
+            "dataset; later downloads are verified against it.",
+            path.name, digest, path.stat().st_size, _recorded_path(root),
+        )
+    _install(staging, target)
+    return target
+
+
+def _fill(
+    name: str, module: ModuleType, root: Path, manual_dir: str | os.PathLike | None, resources: list[Resource],
+    hint: str, staging: Path, unproven: list[tuple[str, Path, str]],
+) -> None:
+    """Download (or take from ``manual_dir``) and extract every resource into ``staging``, and check the result."""
+    try:
+        if manual_dir is not None:
+            _from_manual(name, module, root, Path(manual_dir), resources, hint, staging)
         else:
             for res in resources:
-                if manual_dir is not None:
-                    path = _manual_file(name, root, Path(manual_dir), res, hint)
-                else:
-                    path = _download(name, root, res, hint)
+                path, digest = _download(name, root, res, hint)
+                if digest is not None:
+                    unproven.append((f"{name}/{res.filename}", path, digest))
                 _place(module, path, staging, root)
         if not is_dataset_dir(module.MARKERS, staging):
             raise DownloadError(f"{name}: the files do not hold {', '.join(module.MARKERS)}; are they the right ones?")
-        old = target.with_name(f".{target.name}.old") if target.exists() else None
+    except (DownloadError, ArchiveError) as error:
+        if not unproven or isinstance(error, ChecksumError):
+            raise
+        for _, path, _ in unproven:
+            path.unlink(missing_ok=True)
+        files = ", ".join(str(path) for _, path, _ in unproven)
+        raise DownloadError(
+            f"{error} The download ({files}) was not the dataset and was deleted; run again to retry."
+        ) from error
+
+
+def _install(staging: Path, target: Path) -> None:
+    """Rename ``staging`` to ``target`` with the umask's folder mode; an old ``target`` is moved aside first."""
+    os.chmod(staging, 0o777 & ~_umask())
+    old = target.with_name(f"{_TEMP_PREFIX}old.{os.getpid()}.{target.name}") if target.exists() else None
+    try:
         if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
             target.rename(old)
         staging.rename(target)
-        if old is not None:
-            shutil.rmtree(old)
-    finally:
+    except BaseException:
+        if old is not None and not target.exists():
+            old.rename(target)
         shutil.rmtree(staging, ignore_errors=True)
-    return target
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _remove_stale(root: Path, folder: str) -> None:
+    """Remove the temporary folders that killed runs left in ``root`` (also the names earlier versions used:
+    ``.extract.*``, ``.<folder>.*.staging`` and ``.<folder>.old``)."""
+    for entry in root.iterdir():
+        if entry.name.startswith(_TEMP_PREFIX):
+            fields = entry.name[len(_TEMP_PREFIX):].split(".")
+            if len(fields) > 1 and fields[1].isdigit() and _alive(int(fields[1])):
+                continue
+        elif not entry.is_dir() or not (
+            entry.name.startswith(".extract.")
+            or entry.name == f".{folder}.old"
+            or (entry.name.startswith(f".{folder}.") and entry.name.endswith(".staging"))
+        ):
+            continue
+        logger.info("Removing %s, left by an interrupted run", entry)
+        shutil.rmtree(entry, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _manual_hint(name: str, module: ModuleType, root: Path, resources: list[Resource]) -> str:
@@ -276,8 +357,36 @@ def _manual_hint(name: str, module: ModuleType, root: Path, resources: list[Reso
     return (
         f"Download {files} by hand (see facezoo.datasets.{name}), put it in a folder DIR, then call "
         f"facezoo.datasets.download({name!r}, {str(root)!r}, manual_dir=DIR) or run "
-        f"`facezoo download {name} --root {root} --manual-dir DIR`; DIR may also hold the extracted {module.FOLDER}/."
+        f"`facezoo download {name} --root {root} --manual-dir DIR`; DIR may also be the archive itself, or hold the "
+        f"extracted {module.FOLDER}/."
     )
+
+
+def _from_manual(
+    name: str, module: ModuleType, root: Path, manual_dir: Path, resources: list[Resource], hint: str, staging: Path
+) -> None:
+    """Fill ``staging`` from the archive(s) in (or at) ``manual_dir``, else from an extracted folder there."""
+    if not manual_dir.exists():
+        raise ManualDownloadRequired(f"{name}: {manual_dir} does not exist. {hint}")
+    base = manual_dir.parent if manual_dir.is_file() else manual_dir
+    found = {}
+    for res in resources:
+        path = base / res.filename
+        if manual_dir.is_file() and (manual_dir.name == res.filename or len(resources) == 1):
+            path = manual_dir
+        if path.is_file():
+            found[res.filename] = path
+    if len(found) == len(resources):
+        for res in resources:
+            size, sha256 = _expected(name, root, res)
+            verify_file(found[res.filename], size, sha256, name=res.filename, delete=False)
+            _place(module, found[res.filename], staging, root)
+        return
+    folder = None if manual_dir.is_file() else _extracted_folder(module, manual_dir)
+    if folder is None:
+        missing = ", ".join(res.filename for res in resources if res.filename not in found)
+        raise ManualDownloadRequired(f"{name}: {missing} is not in {base}, nor an extracted {module.FOLDER}/. {hint}")
+    _copy_own(module, folder, staging)
 
 
 def _extracted_folder(module: ModuleType, manual_dir: Path) -> Path | None:
@@ -287,35 +396,48 @@ def _extracted_folder(module: ModuleType, manual_dir: Path) -> Path | None:
     return None
 
 
-def _manual_file(name: str, root: Path, manual_dir: Path, res: Resource, hint: str) -> Path:
-    path = manual_dir / res.filename
-    if not path.is_file():
-        raise ManualDownloadRequired(f"{name}: {res.filename} is not in {manual_dir}. {hint}")
-    size, sha256 = _expected(name, root, res)
-    verify_file(path, size, sha256, name=res.filename, delete=False)
-    return path
+def _copy_own(module: ModuleType, folder: Path, staging: Path) -> None:
+    """Copy the dataset's own entries of ``folder`` (``module.CONTENTS`` globs) into ``staging``."""
+    for pattern in module.CONTENTS:
+        for entry in sorted(folder.glob(pattern)):
+            _copy_tree(entry, staging / entry.name)
 
 
-def _download(name: str, root: Path, res: Resource, hint: str) -> Path:
+def _copy_tree(source: Path, dest: Path) -> None:
+    """Copy a file, or a folder following its symlinks; a symlink loop is an error naming it."""
+    if not source.is_dir():
+        try:
+            shutil.copy2(source, dest)
+        except OSError as error:
+            raise DownloadError(f"Cannot copy {source}: {error.strerror or error}") from None
+        return
+    seen: set[tuple[int, int]] = set()
+    for current, dirs, files in os.walk(source, followlinks=True):
+        info = os.stat(current)
+        if (info.st_dev, info.st_ino) in seen:
+            loop = os.path.realpath(current)
+            raise DownloadError(f"{current} leads back to {loop} (a symlink loop); remove the link.")
+        seen.add((info.st_dev, info.st_ino))
+        out = dest / os.path.relpath(current, source)
+        out.mkdir(parents=True, exist_ok=True)
+        for file in files:
+            _copy_tree(Path(current) / file, out / file)
+
+
+def _download(name: str, root: Path, res: Resource, hint: str) -> tuple[Path, str | None]:
+    """The verified download of ``res``, and its sha256 when it has yet to be recorded."""
     if not res.url:
         raise ManualDownloadRequired(f"{name}: {res.filename} is behind a login and cannot be downloaded for you. {hint}")
     dest = root / "downloads" / name / res.filename
     size, sha256 = _expected(name, root, res)
     if dest.is_file():
         try:
-            verify_file(dest, size, sha256, name=res.filename)
-            return dest
+            digest = verify_file(dest, size, sha256, name=res.filename)
+            return dest, None if sha256 is not None else digest
         except ChecksumError:
             logger.warning("%s was corrupt and is downloaded again", dest)
     digest = download_file(res.url, dest, size=size, sha256=sha256, manual_hint=hint)
-    if sha256 is None:
-        _record(root, f"{name}/{res.filename}", dest.stat().st_size, digest)
-        logger.warning(
-            "The sha256 of %s is not known upstream yet: recorded %s (%d bytes) in %s at this first download; "
-            "later downloads are verified against it.",
-            res.filename, digest, dest.stat().st_size, _recorded_path(root),
-        )
-    return dest
+    return dest, None if sha256 is not None else digest
 
 
 def _recorded_path(root: Path) -> Path:
@@ -347,9 +469,9 @@ def _expected(name: str, root: Path, res: Resource) -> tuple[int | None, str | N
 def _place(module: ModuleType, path: Path, staging: Path, root: Path) -> None:
     """Extract an archive (or copy a plain file) into the dataset's staging folder."""
     if not is_archive(path):
-        shutil.copy2(path, staging / path.name)
+        shutil.copy2(path, staging / _plain_name(module, path))
         return
-    scratch = Path(tempfile.mkdtemp(prefix=".extract.", dir=root))
+    scratch = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}extract.{os.getpid()}.", dir=root))
     try:
         out = extract_archive(path, scratch / "out")
         entries = [e for e in out.iterdir() if e.name != "__MACOSX"]
@@ -365,3 +487,9 @@ def _place(module: ModuleType, path: Path, staging: Path, root: Path) -> None:
                 shutil.move(str(entry), str(staging / entry.name))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _plain_name(module: ModuleType, path: Path) -> str:
+    """A plain resource keeps its upstream name, even when given under another (``--manual-dir`` a file)."""
+    names = [res.filename for res in read_checksums(module)]
+    return path.name if path.name in names or len(names) != 1 else names[0]

@@ -18,17 +18,18 @@ Splits, by ``protocol``:
 
 from __future__ import annotations
 
-import csv
 import logging
 from pathlib import Path
 
 import numpy as np
 
-from facezoo.datasets.core import FaceDataset, fraction_split, select_split
+from facezoo.datasets.core import FaceDataset, fraction_split, label_error, read_csv, select_split
 from facezoo.registry import OutputSpec
 
 FOLDER = "imfdb-age"
-MARKERS = ("train.csv", "Train")
+MARKERS = ("train.csv", "Train/*.jpg")
+#: The dataset's own entries, the only ones copied from a ``manual_dir`` folder.
+CONTENTS = ("train.csv", "Train")
 IMAGES = "19,906"
 DOWNLOAD = "manual (login): train.zip"
 LABELS = ("YOUNG", "MIDDLE", "OLD")
@@ -48,12 +49,15 @@ def load(
     seed: int = 42,
 ) -> FaceDataset:
     """Parse ``train.csv`` and return ``split`` of ``protocol`` (see the module docstring)."""
-    with open(folder / "train.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    try:
-        labels = np.asarray([LABELS.index(row["Class"].strip()) for row in rows], dtype=np.int64)
-    except ValueError as error:
-        raise ValueError(f"{folder}/train.csv: a Class is not one of {LABELS}: {error}") from error
+    path = folder / "train.csv"
+    numbered = read_csv(path, ("ID", "Class"))
+    rows = [row for _, row in numbered]
+    for number, row in numbered:
+        if row["Class"].strip() not in LABELS:
+            raise label_error(path, number, f"Class is {row['Class']!r}", f"one of {', '.join(LABELS)}")
+        if not row["ID"].strip():
+            raise label_error(path, number, "ID is empty", "an image file name under Train/")
+    labels = np.asarray([LABELS.index(row["Class"].strip()) for row in rows], dtype=np.int64)
     full = FaceDataset(
         name="imfdb_age",
         split="all",

@@ -15,17 +15,18 @@ Targets: the eight heads of :data:`HEADS` (class indices into their labels), fro
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
 
-from facezoo.datasets.core import FaceDataset, fraction_split, select_split
+from facezoo.datasets.core import FaceDataset, fraction_split, label_error, read_csv, select_split
 from facezoo.models.person_attributes import PERSON_ATTRIBUTE_HEADS
 from facezoo.registry import OutputSpec
 
 FOLDER = "hvc"
 MARKERS = ("hvc_annotations.csv",)
+#: The dataset's own entries, the only ones copied from a ``manual_dir`` folder.
+CONTENTS = ("hvc_annotations.csv", "resized")
 IMAGES = "13,573"
 DOWNLOAD = "automatic (Google Drive)"
 #: Head -> labels: the model's own vocabularies.
@@ -48,16 +49,17 @@ def load(
     folder: Path, split: str, *, validation_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 42
 ) -> FaceDataset:
     """Parse ``hvc_annotations.csv`` and return ``split`` (see the module docstring)."""
-    with open(folder / "hvc_annotations.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
+    path = folder / "hvc_annotations.csv"
+    numbered = read_csv(path, ("filename", *COLUMNS.values(), "image_path"))
+    rows = [row for _, row in numbered]
     targets = {}
     for head, labels in LABELS.items():
         index = {label: i for i, label in enumerate(labels)}
         values = []
-        for number, row in enumerate(rows, 2):
+        for number, row in numbered:
             value = row[COLUMNS[head]].strip()
             if value not in index:
-                raise ValueError(f"{folder}/hvc_annotations.csv line {number}: {COLUMNS[head]}={value!r} is not one of {labels}")
+                raise label_error(path, number, f"{COLUMNS[head]} is {value!r}", f"one of {', '.join(labels)}")
             values.append(index[value])
         targets[head] = np.asarray(values, dtype=np.int64)
     full = FaceDataset(

@@ -26,11 +26,20 @@ from pathlib import Path
 
 import numpy as np
 
-from facezoo.datasets.core import FaceDataset, select_split, train_test_split_indices
+from facezoo.datasets.core import (
+    FaceDataset,
+    label_error,
+    parse_number,
+    read_lines,
+    select_split,
+    train_test_split_indices,
+)
 from facezoo.registry import OutputSpec
 
 FOLDER = "SCUT-FBP5500_v2"
-MARKERS = ("Images", "train_test_files/All_labels.txt")
+MARKERS = ("train_test_files/All_labels.txt", "Images/*.jpg")
+#: The dataset's own entries, the only ones copied from a ``manual_dir`` folder.
+CONTENTS = ("Images", "train_test_files")
 IMAGES = "5,500"
 DOWNLOAD = "automatic (Google Drive)"
 HEADS = (OutputSpec("beauty", "regression", units="score 1-5"),)
@@ -39,12 +48,13 @@ PROTOCOLS = ("reference", "official", "fold1", "fold2", "fold3", "fold4", "fold5
 
 def _read_labels(path: Path) -> list[tuple[str, float]]:
     rows = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
+    for number, line in enumerate(read_lines(path), 1):
         if line.strip():
             fields = line.split()
             if len(fields) != 2:
-                raise ValueError(f"{path} line {number}: expected '<image> <score>', got {line!r}")
-            rows.append((fields[0], float(fields[1])))
+                expected = "2: '<image> <score>', e.g. 'CF437.jpg 2.883333'"
+                raise label_error(path, number, f"{len(fields)} fields ({line!r})", expected)
+            rows.append((fields[0], parse_number(fields[1], path, number, "the score", low=1, high=5)))
     return rows
 
 

@@ -19,11 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from facezoo.datasets.core import FaceDataset, select_split
+from facezoo.datasets.core import FaceDataset, label_error, parse_number, read_lines, select_split
 from facezoo.registry import OutputSpec
 
 FOLDER = "Selfie-dataset"
-MARKERS = ("selfie_dataset.txt", "images")
+MARKERS = ("selfie_dataset.txt", "images/*.jpg")
+#: The dataset's own entries, the only ones copied from a ``manual_dir`` folder.
+CONTENTS = ("selfie_dataset.txt", "images")
 IMAGES = "46,836"
 DOWNLOAD = "automatic (CRCV UCF)"
 HEADS = (OutputSpec("popularity", "regression", units="popularity score"),)
@@ -38,15 +40,20 @@ AGE_CATEGORIES = ("baby", "child", "teenager", "youth", "middle_age", "senior")
 
 def load(folder: Path, split: str) -> FaceDataset:
     """Parse ``selfie_dataset.txt`` and return ``split`` (see the module docstring)."""
+    path = folder / "selfie_dataset.txt"
     names, scores, attributes = [], [], []
-    for number, line in enumerate((folder / "selfie_dataset.txt").read_text().splitlines(), 1):
+    for number, line in enumerate(read_lines(path), 1):
         fields = line.split()
         if not fields:
             continue
         if len(fields) != 2 + len(ATTRIBUTES):
-            raise ValueError(f"{folder}/selfie_dataset.txt line {number}: expected 38 fields, got {len(fields)}")
+            expected = f"{2 + len(ATTRIBUTES)}: '<image> <score> <36 attributes 1/-1/0>'"
+            raise label_error(path, number, f"{len(fields)} fields", expected)
         names.append(fields[0] if fields[0].lower().endswith(".jpg") else fields[0] + ".jpg")
-        scores.append(float(fields[1]))
+        scores.append(parse_number(fields[1], path, number, "the popularity score"))
+        for attribute, value in zip(ATTRIBUTES, fields[2:]):
+            if value not in ("1", "-1", "0"):
+                raise label_error(path, number, f"{attribute} is {value!r}", "1, -1 or 0")
         attributes.append([int(v) for v in fields[2:]])
     values = np.asarray(attributes, dtype=np.int8).reshape(-1, len(ATTRIBUTES))
     columns = {a: values[:, i] for i, a in enumerate(ATTRIBUTES)}

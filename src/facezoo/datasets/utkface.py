@@ -25,7 +25,9 @@ from facezoo.datasets.core import FaceDataset, fraction_split, select_split
 from facezoo.registry import OutputSpec
 
 FOLDER = "UTKFace"
-MARKERS = ("*.jpg",)
+MARKERS = ("[0-9]*_[01]_[0-4]_*.jpg",)  # [age]_[gender]_[race]_[datetime].jpg.chip.jpg
+#: The dataset's own entries, the only ones copied from a ``manual_dir`` folder.
+CONTENTS = ("[0-9]*.jpg",)
 IMAGES = "23,708"
 DOWNLOAD = "automatic (Google Drive)"
 GENDER_LABELS = ("male", "female")

@@ -23,6 +23,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -43,6 +44,7 @@ logger = logging.getLogger("facezoo.training")
 
 _RUN_OPTIONS = ("verbose", "jit_compile")
 _ARTEFACTS = ("run.json", "checkpoints", "best.weights.h5", "history.csv", "curves.png", "pretrained", "result.json")
+_PREVIOUS = ".facezoo-previous-"
 
 
 @dataclass
@@ -101,7 +103,7 @@ class TrainingResult:
     def load(cls, output_dir: str | os.PathLike) -> TrainingResult:
         """Read a finished run's ``result.json``."""
         output_dir = Path(output_dir)
-        data = json.loads((output_dir / "result.json").read_text())
+        data = _read_json(output_dir / "result.json")
         return cls(
             recipe=data["recipe"],
             output_dir=output_dir,
@@ -218,9 +220,14 @@ def run_recipe(
     resume: bool = True,
     limit: int | None = None,
     seed: int | None = None,
+    on_error: str = "raise",
     **overrides: Any,
 ) -> TrainingResult:
     """Train, test and package a model by ``recipe``; every ``fit_*`` helper calls this.
+
+    Nothing in ``output_dir`` is changed before the arguments, the data and the model have been checked. With
+    ``resume=False`` a previous run's files are moved aside into ``output_dir/.facezoo-previous-<time>/`` and
+    deleted only once the new run has written its ``result.json``.
 
     Args:
         recipe: The recipe.
@@ -233,9 +240,13 @@ def run_recipe(
         strategy: A ``tf.distribute.Strategy``; default :func:`default_strategy`.
         mixed_precision: ``"auto"`` (``mixed_float16`` on GPUs of compute capability >= 7.0), ``True`` or ``False``.
         resume: Continue an interrupted run from its last finished epoch (model and optimizer state) and return a
-            finished run's stored result; ``False`` deletes the run's previous files and starts again.
+            finished run's stored result; ``False`` starts again (the previous run is kept aside until the new one
+            has finished).
         limit: Use at most this many images of each split (smoke tests, CI).
         seed: Seed of initialisation, shuffling and augmentation (default: the recipe's).
+        on_error: An image that is missing or not an image (missing file, wrong format, truncated JPEG or PNG):
+            ``"raise"`` a ``ValueError`` naming it before training starts, or ``"skip"`` it (each skipped file is
+            logged once).
         **overrides: See :func:`resolve_recipe`; also ``verbose`` (Keras ``fit`` verbosity, default ``"auto"``) and
             ``jit_compile`` (XLA; default: on GPUs only, since on CPU it helps some models and slows others).
 
@@ -245,8 +256,11 @@ def run_recipe(
     Raises:
         facezoo.datasets.DatasetNotFoundError: the data is not in ``data_dir`` (the message says how to get it).
         ValueError: bad arguments (image size too small for the model, batch size not divisible by the replica
-            count, unknown overrides, an ``output_dir`` holding a different run), all before any training.
+            count, unknown overrides, an ``output_dir`` holding a different run or a damaged run file, a
+            ``pretrained/`` folder holding files of its own), all before any training.
     """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}.")
     options = {key: overrides.pop(key) for key in _RUN_OPTIONS if key in overrides}
     initial_model = model if model is not None and not isinstance(model, str) else None
     if initial_model is not None:
@@ -277,8 +291,11 @@ def run_recipe(
         return finished
 
     start, cpu_start = time.perf_counter(), time.process_time()
-    data = _Data(recipe, data_dir, limit)
+    data = _Data(recipe, data_dir, limit, on_error)
     data.check(recipe.splits)
+    from facezoo.hub import check_replaceable
+
+    check_replaceable(output_dir / "pretrained")  # a user's file there would be lost, or fail the run at its end
     previous_policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("mixed_float16" if use_mixed else "float32")
     try:
@@ -291,6 +308,8 @@ def run_recipe(
             if recipe.stage_image_size(stage) != recipe.stage_image_size(recipe.stages[0]):
                 _build(recipe, recipe.stage_image_size(stage))
         (output_dir / "run.json").parent.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            _set_aside(output_dir)
         _write_atomic(output_dir / "run.json", json.dumps(args, indent=2))
         tracker = _RunTracker(output_dir, [stage.name for stage in recipe.stages])
         for stage in recipe.stages:
@@ -300,7 +319,7 @@ def run_recipe(
         net = _build(recipe, recipe.stage_image_size(recipe.stages[-1]))
         net.load_weights(tracker.best_path)
         test = data.dataset(recipe.splits[2])
-        evaluation = evaluate(net, test, batch_size=recipe.batch_size, targets=dict(recipe.targets))
+        evaluation = evaluate(net, test, batch_size=recipe.batch_size, targets=dict(recipe.targets), on_error=on_error)
         history = tracker.history_columns()
         _plot_curves(history, output_dir / "curves.png")
         pretrained = output_dir / "pretrained"
@@ -319,6 +338,8 @@ def run_recipe(
             evaluation=evaluation,
         )
         _write_atomic(output_dir / "result.json", json.dumps(result.to_json(), indent=2, default=_json_default))
+        for previous in output_dir.glob(f"{_PREVIOUS}*"):
+            shutil.rmtree(previous, ignore_errors=True)
         return result
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
@@ -331,8 +352,8 @@ def run_recipe(
 class _Data:
     """The recipe's dataset splits, loaded once, as ``tf.data`` pipelines with targets keyed by model output."""
 
-    def __init__(self, recipe: Recipe, data_dir: str | os.PathLike | None, limit: int | None) -> None:
-        self.recipe, self.data_dir, self.limit = recipe, data_dir, limit
+    def __init__(self, recipe: Recipe, data_dir: str | os.PathLike | None, limit: int | None, on_error: str) -> None:
+        self.recipe, self.data_dir, self.limit, self.on_error = recipe, data_dir, limit, on_error
         self._splits: dict[str, Any] = {}
 
     def check(self, splits: tuple[str, ...]) -> None:
@@ -349,7 +370,11 @@ class _Data:
                 raise ValueError(f"{self.recipe.dataset} {split} has no target(s) {missing}; it has {list(ds.targets)}.")
             if len(ds) == 0:
                 raise ValueError(f"{self.recipe.dataset} split {split!r} is empty.")
-            self._splits[split] = ds.take(self.limit) if self.limit is not None and len(ds) > self.limit else ds
+            ds = ds.take(self.limit) if self.limit is not None and len(ds) > self.limit else ds
+            ds = ds.readable(self.on_error)
+            if len(ds) == 0:
+                raise ValueError(f"{self.recipe.dataset} split {split!r} has no readable image.")
+            self._splits[split] = ds
         return self._splits[split]
 
     def pipeline(
@@ -390,7 +415,7 @@ class _Data:
         # then has the global batch, whatever the replica count (TF cannot split some uneven batches over replicas).
         pipeline = ds.as_tf_dataset(
             size, batch_size, shuffle=training, augment=augmentation if training else None, seed=seed,
-            drop_remainder=training and len(ds) >= batch_size,
+            drop_remainder=training and len(ds) >= batch_size, on_error=self.on_error,
         )
         return pipeline.map(select, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
@@ -478,7 +503,7 @@ def _run_stage(
     if state.get("done"):
         with strategy.scope():
             net = _resized(net, recipe, size)
-        net.load_weights(tracker.stage_dir(stage.name) / state["weights"])
+        _load_checkpoint(net, tracker.stage_dir(stage.name) / state["weights"])
         return net
     with strategy.scope():
         net = _resized(net, recipe, size)
@@ -493,7 +518,7 @@ def _run_stage(
         net.optimizer.build(net.trainable_variables)
     initial_epoch = 0
     if state:
-        net.load_weights(tracker.stage_dir(stage.name) / state["weights"])
+        _load_checkpoint(net, tracker.stage_dir(stage.name) / state["weights"])
         initial_epoch = int(state["epoch"])
     if initial_epoch < stage.epochs:
         kinds = _output_kinds(net)
@@ -522,10 +547,13 @@ def _run_stage(
                 restore_best_weights=e.restore_best_weights, mode=_mode(stage.monitor),
             ))
         callbacks.append(_EpochCheckpoint(tracker, stage))  # Last: sees the learning rate the others set.
-        net.fit(
-            train, validation_data=val, epochs=stage.epochs, initial_epoch=initial_epoch, callbacks=callbacks,
-            shuffle=False, verbose=options.get("verbose", "auto"),
-        )
+        with warnings.catch_warnings():
+            if data.on_error == "skip":  # skipping makes the epoch length unknown in advance, as Keras then warns
+                warnings.filterwarnings("ignore", message="Your input ran out of data")
+            net.fit(
+                train, validation_data=val, epochs=stage.epochs, initial_epoch=initial_epoch, callbacks=callbacks,
+                shuffle=False, verbose=options.get("verbose", "auto"),
+            )
     tracker.finish_stage(net, stage.name)
     return net
 
@@ -569,6 +597,27 @@ def _mode(monitor: str) -> str:
 # Checkpoints, logs and the output folder
 
 
+def _read_json(path: Path) -> Any:
+    """A run file's JSON; a damaged one is a ``ValueError`` naming it."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError(
+            f"{path} is damaged ({error}); delete it to redo what it recorded, or pass resume=False "
+            "(--no-resume) to start the run again."
+        ) from None
+
+
+def _load_checkpoint(model: keras.Model, path: Path) -> None:
+    try:
+        model.load_weights(path)
+    except Exception as error:  # noqa: BLE001 (h5py and Keras raise many types for a damaged file)
+        raise ValueError(
+            f"{path} is damaged or missing ({type(error).__name__}); delete {path.parent / 'state.json'} to redo "
+            "that stage, or pass resume=False (--no-resume) to start the run again."
+        ) from error
+
+
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -601,10 +650,10 @@ class _RunTracker:
 
     def stage_state(self, stage: str) -> dict[str, Any]:
         path = self.stage_dir(stage) / "state.json"
-        return json.loads(path.read_text()) if path.exists() else {}
+        return _read_json(path) if path.exists() else {}
 
     def best(self) -> dict[str, Any]:
-        return json.loads(self._best_state.read_text()) if self._best_state.exists() else {}
+        return _read_json(self._best_state) if self._best_state.exists() else {}
 
     def end_epoch(self, model: keras.Model, stage: Stage, epoch: int, logs: dict[str, float]) -> None:
         directory = self.stage_dir(stage.name)
@@ -671,28 +720,35 @@ class _EpochCheckpoint(keras.callbacks.Callback):
 
 
 def _prepare_output_dir(output_dir: Path, args: dict[str, Any], resume: bool) -> TrainingResult | None:
-    """Return a finished run's result when resuming; check a partial run matches ``args``; or clear the run."""
+    """Return a finished run's result when resuming; check a partial run matches ``args``. Changes nothing."""
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ValueError(f"output_dir {output_dir} is a file; choose a folder.")
     run_file = output_dir / "run.json"
-    if not resume:
-        for name in _ARTEFACTS:
-            path = output_dir / name
-            if path.is_dir():
-                shutil.rmtree(path)
-            elif path.exists():
-                path.unlink()
+    if not resume or not run_file.exists():
         return None
-    if not run_file.exists():
-        return None
-    previous = json.loads(run_file.read_text())
+    previous = _read_json(run_file)
     if _comparable(previous) != _comparable(args):
         changed = sorted(k for k in {*previous, *args} if previous.get(k) != args.get(k) and k in _comparable(args))
         raise ValueError(
             f"{output_dir} holds a run with different arguments ({', '.join(changed)}); use another output_dir, "
-            "or resume=False to delete it and start again."
+            "or resume=False to start again (the old run is kept aside until the new one finishes)."
         )
     if (output_dir / "result.json").exists():
         return TrainingResult.load(output_dir)
     return None
+
+
+def _set_aside(output_dir: Path) -> Path | None:
+    """Move a previous run's files into ``output_dir/.facezoo-previous-<time>/`` (deleted when the new run ends)."""
+    present = [output_dir / name for name in _ARTEFACTS if (output_dir / name).exists()]
+    if not present:
+        return None
+    aside = output_dir / f"{_PREVIOUS}{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    aside.mkdir()
+    for path in present:
+        os.replace(path, aside / path.name)
+    logger.warning("Moved the previous run in %s to %s; it is deleted once this run has finished.", output_dir, aside)
+    return aside
 
 
 def _comparable(args: dict[str, Any]) -> dict[str, Any]:

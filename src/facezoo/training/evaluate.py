@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
+import logging
 import math
 import os
 from dataclasses import dataclass, field
@@ -17,6 +19,8 @@ if TYPE_CHECKING:
     import keras
 
 __all__ = ["Table", "Evaluation", "evaluate", "missing_labels", "regression_metrics", "classification_metrics"]
+
+logger = logging.getLogger("facezoo.training")
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class Evaluation:
         predictions: Head -> predictions (regression values, or class indices).
         targets: Head -> targets, aligned with ``predictions``.
         specs: Head -> its :class:`~facezoo.registry.OutputSpec`.
+        skipped: Images left out with ``on_error="skip"`` (unreadable or undecodable).
     """
 
     metrics: dict[str, dict[str, float]]
@@ -86,6 +91,7 @@ class Evaluation:
     predictions: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     targets: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     specs: dict[str, OutputSpec] = field(default_factory=dict, repr=False)
+    skipped: list[str] = field(default_factory=list)
 
     def flat(self) -> dict[str, float]:
         """Metrics as one flat dict: ``{"mae": ...}`` for one head, ``{"age/mae": ...}`` for several."""
@@ -173,6 +179,7 @@ def evaluate(
     by: str | Sequence[str] | None = None,
     batch_size: int = 32,
     targets: dict[str, str] | None = None,
+    on_error: str = "raise",
 ) -> Evaluation:
     """Evaluate a model on a ``facezoo.datasets`` dataset.
 
@@ -187,24 +194,38 @@ def evaluate(
         by: Annotation name(s) to group by; also accepts a target head (e.g. ``"gender"`` on UTKFace).
         batch_size: Prediction batch size.
         targets: Model output name -> dataset target head, where the names differ (e.g. ``{"male": "Male"}``).
+        on_error: An image that is missing, not an image or fails to decode: ``"raise"`` a ``ValueError`` naming
+            it, or ``"skip"`` it (each skipped file is logged once and listed in :attr:`Evaluation.skipped`).
 
     Returns:
         An :class:`Evaluation`.
 
     Raises:
-        ValueError: an output has no matching target, or ``by`` names no annotation of the dataset.
+        ValueError: the dataset is empty, an output has no matching target or one of another kind or class count,
+            ``by`` names no annotation of the dataset, or an image is unreadable with ``on_error="raise"``.
     """
     from facezoo.inference import _output_specs
 
+    if len(dataset) == 0:
+        raise ValueError(f"{getattr(dataset, 'name', 'the dataset')}: nothing to evaluate, the dataset is empty.")
     specs = {spec.name: spec for spec in _output_specs(model)}
     mapping = _match_targets(list(specs), dict(dataset.targets), targets or {})
-    groups = _groups(dataset, [by] if isinstance(by, str) else list(by or ()))
-    height, width = (int(d) for d in model.input_shape[1:3])
-    images = dataset.as_tf_dataset((height, width), batch_size, shuffle=False).map(lambda x, y: x)
-    raw = model.predict(images, verbose=0)
-    raw = raw if isinstance(raw, dict) else {next(iter(specs)): raw}
+    _check_kinds(specs, mapping, dataset)
+    by_names = [by] if isinstance(by, str) else list(by or ())
+    _groups(dataset, by_names)  # unknown names fail before predicting
+    full = dataset
+    dataset = dataset.readable(on_error)
+    raw, kept = _predict(model, dataset, batch_size, on_error, next(iter(specs)))
+    if len(kept) < len(dataset):
+        for i in np.setdiff1d(np.arange(len(dataset)), kept):
+            logger.warning("%s: skipped %s: it fails to decode", dataset.name, dataset.paths[i])
+    dataset = dataset.subset(kept)
+    if len(dataset) == 0:
+        raise ValueError(f"{dataset.name}: no image of the {len(full)} could be read.")
+    skipped = sorted(set(full.paths) - set(dataset.paths))
+    groups = _groups(dataset, by_names)
 
-    result = Evaluation(metrics={}, specs={head: specs[head] for head in mapping})
+    result = Evaluation(metrics={}, specs={head: specs[head] for head in mapping}, skipped=skipped)
     for head, target_name in mapping.items():
         truth = np.asarray(dataset.targets[target_name]).reshape(len(dataset), -1)[:, 0]
         known = ~missing_labels(truth)  # Each head is measured on the images that have its label.
@@ -225,6 +246,53 @@ def evaluate(
             group = (group_values[known], group_labels)
             result.tables[f"{head}/by_{name}"] = _group_table(spec, truth, predicted, group, name)
     return result
+
+
+def _predict(
+    model: keras.Model, dataset: Any, batch_size: int, on_error: str, single: str
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Predictions per output and the indices of the images they are for (``on_error="skip"`` drops some)."""
+    height, width = (int(d) for d in model.input_shape[1:3])
+    indexed = dataclasses.replace(dataset, targets={"index": np.arange(len(dataset))}, heads=())
+    outputs: dict[str, list[np.ndarray]] = {}
+    kept = []
+    for images, index in indexed.as_tf_dataset((height, width), batch_size, on_error=on_error):
+        raw = model.predict_on_batch(images)
+        for name, values in (raw if isinstance(raw, dict) else {single: raw}).items():
+            outputs.setdefault(name, []).append(np.asarray(values))
+        kept.append(index.numpy())
+    if not kept:
+        return {}, np.zeros(0, dtype=np.int64)
+    return {name: np.concatenate(parts) for name, parts in outputs.items()}, np.concatenate(kept)
+
+
+def _check_kinds(specs: dict[str, OutputSpec], mapping: dict[str, str], dataset: Any) -> None:
+    """Each output and its target are both regression, or both classes of the same count within range."""
+    heads = {spec.name: spec for spec in getattr(dataset, "heads", ())}
+    for output, target in mapping.items():
+        spec, head = specs[output], heads.get(target)
+        name = getattr(dataset, "name", "the dataset")
+        values = np.asarray(dataset.targets[target])
+        if spec.kind == "regression":
+            if head is not None and head.kind != "regression":
+                raise ValueError(
+                    f"Model output {output!r} is a regression, but {name}'s target {target!r} is {head.kind} "
+                    f"({', '.join(head.labels)}); evaluate the model on a dataset with its heads."
+                )
+            continue
+        n = len(spec.labels) if spec.labels else 2
+        if head is not None and head.kind == "regression":
+            raise ValueError(
+                f"Model output {output!r} is {spec.kind} over {', '.join(spec.labels) or n} classes, but {name}'s "
+                f"target {target!r} is a regression ({head.units or 'values'}); evaluate the model on a dataset "
+                "with its heads."
+            )
+        bad = values[(values < 0) | (values >= n) | (values != np.round(values))]
+        if bad.size:
+            raise ValueError(
+                f"{name}'s target {target!r} holds {bad[0]!r}, not a class index of model output {output!r} "
+                f"(0..{n - 1}: {', '.join(spec.labels)}); evaluate the model on a dataset with its heads."
+            )
 
 
 def _match_targets(outputs: list[str], available: dict[str, Any], explicit: dict[str, str]) -> dict[str, str]:
