@@ -475,6 +475,7 @@ def _run_stage(
         jit = options.get("jit_compile", "auto" if tf.config.list_logical_devices("GPU") else False)
         _compile(net, recipe, stage, jit)
         net.optimizer.build(net.trainable_variables)
+        _fix_keras_distribution(net, strategy)
     initial_epoch = 0
     if state:
         net.load_weights(tracker.stage_dir(stage.name) / state["weights"])
@@ -510,6 +511,33 @@ def _run_stage(
         )
     tracker.finish_stage(net, stage.name)
     return net
+
+
+def _fix_keras_distribution(net: keras.Model, strategy: tf.distribute.Strategy) -> None:
+    """Work around Keras 3's ``fit`` under ``tf.distribute`` (keras-team/keras#20585).
+
+    1. To build the compiled metrics and losses, ``fit`` and ``evaluate`` open an iterator over the data and reduce
+       its first batch over the replicas. That reduction fails under ``MultiWorkerMirroredStrategy`` (a batch of
+       several tensors), and the extra iterator advances a reshuffling dataset, so epoch 1 would see another order
+       than without a strategy. Build from the dataset's element spec instead: only shapes and dtypes matter.
+    2. Under ``MultiWorkerMirroredStrategy`` Keras reduces every step's logs (scalar metric results) over the
+       workers with ``reduce(MEAN, axis=0)``, which fails on scalars: the steps return them with a batch axis of 1.
+    """
+    import tensorflow as tf
+
+    original = type(net)._maybe_symbolic_build
+
+    def build(iterator: Any = None, data_batch: Any = None) -> None:
+        if iterator is not None:
+            data_batch = iterator.data_adapter.get_tf_dataset().element_spec
+        original(net, data_batch=data_batch)
+
+    def with_batch_axis(step: Callable[[Any], dict]) -> Callable[[Any], dict]:
+        return lambda data: tf.nest.map_structure(lambda value: tf.reshape(value, [1]), step(data))
+
+    net._maybe_symbolic_build = build
+    if _multi_worker(strategy):
+        net.train_step, net.test_step = with_batch_axis(net.train_step), with_batch_axis(net.test_step)
 
 
 class _ResumableEarlyStopping(keras.callbacks.EarlyStopping):
@@ -719,6 +747,10 @@ def _use_mixed_precision(mixed_precision: bool | str) -> bool:
         if capability >= (7, 0):
             return True
     return False
+
+
+def _multi_worker(strategy: tf.distribute.Strategy) -> bool:
+    return getattr(strategy.extended, "_in_multi_worker_mode", lambda: False)()
 
 
 def _is_chief(strategy: tf.distribute.Strategy) -> bool:

@@ -1,0 +1,43 @@
+"""One worker of a local multi-worker run: ``python cluster_worker.py DATA_DIR OUTPUT_DIR KWARGS_JSON [KILL_AFTER]``.
+
+Runs ``fit_selfie_resnet(DATA_DIR, OUTPUT_DIR, **KWARGS)`` under the ``TF_CONFIG`` of its environment and prints one
+JSON line: the epochs and losses it saw, where its result points. With
+``KILL_AFTER`` the process sends itself SIGKILL after that many training steps (a worker lost mid-epoch).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+
+
+def main() -> None:
+    data_dir, output_dir, kwargs = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    kill_after = int(sys.argv[4]) if len(sys.argv) > 4 else None
+    import keras; keras.config.disable_traceback_filtering()
+    from facezoo.training import engine, fit_selfie_resnet
+
+    if kill_after is not None:
+        steps = []
+
+        def on_train_batch_end(self, batch, logs=None):
+            steps.append(batch)
+            if len(steps) == kill_after:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        engine._EpochCheckpoint.on_train_batch_end = on_train_batch_end
+    result = fit_selfie_resnet(data_dir, output_dir, **kwargs)
+    print(json.dumps({
+        "epochs": result.history["epoch"],
+        "loss": result.history["loss"],
+        "output_dir": str(result.output_dir),
+        "pretrained_dir": str(result.pretrained_dir),
+        "replicas": result.training_args["replicas"],
+        "strategy": result.training_args["strategy"],
+    }))
+
+
+if __name__ == "__main__":
+    main()
