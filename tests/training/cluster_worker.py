@@ -1,8 +1,9 @@
 """One worker of a local multi-worker run: ``python cluster_worker.py DATA_DIR OUTPUT_DIR KWARGS_JSON [KILL_AFTER]``.
 
-Runs ``fit_selfie_resnet(DATA_DIR, OUTPUT_DIR, **KWARGS)`` under the ``TF_CONFIG`` of its environment and prints one
-JSON line: the epochs and losses it saw, where its result points. With
-``KILL_AFTER`` the process sends itself SIGKILL after that many training steps (a worker lost mid-epoch).
+Runs ``fit_selfie_resnet(DATA_DIR, OUTPUT_DIR, strategy="multi-worker", **KWARGS)`` under the ``TF_CONFIG`` of its
+environment and prints one JSON line: the epochs and losses of its result, where the result points, and every file
+or folder the process put in place with ``os.replace`` (how the engine finishes each of its atomic writes). With
+``KILL_AFTER`` the process sends itself SIGKILL after that many training steps: a worker lost mid-epoch.
 """
 
 from __future__ import annotations
@@ -16,9 +17,15 @@ import sys
 def main() -> None:
     data_dir, output_dir, kwargs = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     kill_after = int(sys.argv[4]) if len(sys.argv) > 4 else None
-    import keras; keras.config.disable_traceback_filtering()
     from facezoo.training import engine, fit_selfie_resnet
 
+    written, replace = [], os.replace
+
+    def recording_replace(src, dst, **kw):
+        written.append(os.path.abspath(dst))
+        return replace(src, dst, **kw)
+
+    os.replace = recording_replace
     if kill_after is not None:
         steps = []
 
@@ -28,14 +35,14 @@ def main() -> None:
                 os.kill(os.getpid(), signal.SIGKILL)
 
         engine._EpochCheckpoint.on_train_batch_end = on_train_batch_end
-    result = fit_selfie_resnet(data_dir, output_dir, **kwargs)
+    result = fit_selfie_resnet(data_dir, output_dir, strategy="multi-worker", **kwargs)
     print(json.dumps({
         "epochs": result.history["epoch"],
         "loss": result.history["loss"],
         "output_dir": str(result.output_dir),
         "pretrained_dir": str(result.pretrained_dir),
         "replicas": result.training_args["replicas"],
-        "strategy": result.training_args["strategy"],
+        "written": written,
     }))
 
 

@@ -64,7 +64,7 @@ __all__ = [
     "UTKFACE",
 ]
 
-_ENGINE = {"TrainingResult", "run_recipe", "resolve_recipe", "default_strategy"}
+_ENGINE = {"TrainingResult", "run_recipe", "resolve_recipe", "make_strategy", "STRATEGIES"}
 
 
 def __getattr__(name: str) -> Any:
