@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence
 
 from facezoo import __version__
 from facezoo.registry import ModelInfo, list_models, model_info
+from facezoo.training.fit import STRATEGIES
 
 #: ``facezoo train`` recipe name -> ``facezoo.training`` function.
 TRAIN_RECIPES = {
@@ -140,7 +141,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         if value is not None
     }
     with contextlib.redirect_stdout(sys.stderr):  # Keras progress bars are progress: keep stdout for the result.
-        result = fit(args.data_dir, args.output_dir, resume=args.resume, **options)
+        result = fit(args.data_dir, args.output_dir, resume=args.resume, strategy=args.strategy, **options)
     print(json.dumps({"test_metrics": result.test_metrics, "pretrained_dir": str(result.pretrained_dir)}, indent=2))
 
 
@@ -210,6 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="use at most N images per split (smoke runs)")
     p.add_argument("--seed", type=int, help="seed of initialisation, shuffling and augmentation")
     p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True, help="continue an interrupted run")
+    p.add_argument(
+        "--strategy", choices=STRATEGIES, default="auto",
+        help="tf.distribute strategy (default auto: multi-worker when TF_CONFIG names several workers, mirrored on "
+        "several GPUs, else one device); with TF_CONFIG run the same command on every worker",
+    )
 
     p = command("evaluate", cmd_evaluate, "evaluate a model on a dataset split")
     p.add_argument("model", help="model name (NAME.TAG), hf://org/repo[@rev], org/repo or a local folder")

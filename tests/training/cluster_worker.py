@@ -1,6 +1,6 @@
 """One worker of a local multi-worker run: ``python cluster_worker.py DATA_DIR OUTPUT_DIR KWARGS_JSON [KILL_AFTER]``.
 
-Runs ``fit_selfie_resnet(DATA_DIR, OUTPUT_DIR, strategy="multi-worker", **KWARGS)`` under the ``TF_CONFIG`` of its
+Runs ``fit_selfie_resnet(DATA_DIR, OUTPUT_DIR, **KWARGS)`` under the ``TF_CONFIG`` of its
 environment and prints one JSON line: the epochs and losses of its result, where the result points, and every file
 or folder the process put in place with ``os.replace`` (how the engine finishes each of its atomic writes). With
 ``KILL_AFTER`` the process sends itself SIGKILL after that many training steps: a worker lost mid-epoch.
@@ -35,7 +35,7 @@ def main() -> None:
                 os.kill(os.getpid(), signal.SIGKILL)
 
         engine._EpochCheckpoint.on_train_batch_end = on_train_batch_end
-    result = fit_selfie_resnet(data_dir, output_dir, strategy="multi-worker", **kwargs)
+    result = fit_selfie_resnet(data_dir, output_dir, **kwargs)
     print(json.dumps({
         "epochs": result.history["epoch"],
         "loss": result.history["loss"],

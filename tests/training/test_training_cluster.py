@@ -25,8 +25,10 @@ from facezoo import training
 # No batch norm (per-replica statistics), no gradient clipping (Keras clips each replica's gradient before the
 # all-reduce) and no augmentation (each worker draws its own random transforms): with these, 2 workers x 4 images
 # compute the same update as 1 process x 8 images. 40 selfies: train 28 (3 steps of 8), validation 8, test 4.
-KWARGS = dict(epochs=2, batch_size=8, image_size=32, n_layers=3, n_filters=4, batch_norm=False, residual=False,
-              augmentation=None, clipnorm=None, verbose=0)
+KWARGS = {
+    "epochs": 2, "batch_size": 8, "image_size": 32, "n_layers": 3, "n_filters": 4, "batch_norm": False,
+    "residual": False, "augmentation": None, "clipnorm": None, "verbose": 0,
+}
 STEPS_PER_EPOCH = 3
 TIMEOUT = 240  # seconds for one run of the workers (about 20 s on 2 idle cores)
 
@@ -56,8 +58,11 @@ class Cluster:
     def __init__(self, root: Path) -> None:
         self.root, self.runs, self.procs = root, 0, []
 
-    def start(self, data: Path, output: Path, kill: tuple[int, int] | None = None) -> list[subprocess.Popen]:
-        """Start worker 0 (the chief) and worker 1; ``kill=(worker, steps)`` makes that worker SIGKILL itself."""
+    def start(
+        self, data: Path, output: Path, kill: tuple[int, int] | None = None, **kwargs
+    ) -> list[subprocess.Popen]:
+        """Start worker 0 (the chief) and worker 1 on ``fit_selfie_resnet(data, output, **KWARGS, **kwargs)``;
+        ``kill=(worker, steps)`` makes that worker SIGKILL itself after that many steps."""
         self.runs += 1
         addresses = [f"127.0.0.1:{port}" for port in _free_ports(2)]
         src = str(Path(facezoo.__file__).parents[1])
@@ -74,13 +79,12 @@ class Cluster:
                 "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]),
             }
             args = [sys.executable, str(Path(__file__).with_name("cluster_worker.py")), str(data), str(output),
-                    json.dumps(KWARGS)]
+                    json.dumps({**KWARGS, **kwargs})]
             if kill is not None and kill[0] == index:
                 args.append(str(kill[1]))
             log = self.root / f"run{self.runs}-worker{index}"
-            procs.append(subprocess.Popen(
-                args, env=env, stdout=open(f"{log}.out", "w"), stderr=open(f"{log}.err", "w"), start_new_session=True
-            ))
+            with open(f"{log}.out", "w") as out, open(f"{log}.err", "w") as err:
+                procs.append(subprocess.Popen(args, env=env, stdout=out, stderr=err, start_new_session=True))
         self.procs += procs
         return procs
 
@@ -102,6 +106,11 @@ class Cluster:
         code = self.wait(proc)
         assert code == 0, self.stderr(proc)
         return json.loads(Path(f"{self._log(proc)}.out").read_text().strip().splitlines()[-1])
+
+    def error(self, proc: subprocess.Popen) -> str:
+        """The last line of a worker that must have failed."""
+        assert self.wait(proc) == 1, self.stderr(proc)
+        return self.stderr(proc).splitlines()[-1]
 
     def stderr(self, proc: subprocess.Popen) -> str:
         lines = Path(f"{self._log(proc)}.err").read_text().splitlines()
@@ -143,7 +152,7 @@ def _history(output: Path) -> list[dict[str, str]]:
 
 def test_two_workers_match_one_process(cluster, selfies, tmp_path):
     output = tmp_path / "run"
-    chief, other = (cluster.result(p) for p in cluster.start(selfies, output))
+    chief, other = (cluster.result(p) for p in cluster.start(selfies, output, strategy="auto"))
     assert chief["replicas"] == other["replicas"] == 2
     assert chief["epochs"] == other["epochs"] == [1, 2] and chief["loss"] == other["loss"]
     # Every worker returns the chief's folder; only the chief wrote there, the other its removed temporary folder.
@@ -157,6 +166,12 @@ def test_two_workers_match_one_process(cluster, selfies, tmp_path):
         "pretrained/model.weights.h5", "pretrained/training_args.json", "result.json", "run.json",
     ]
     assert [row["epoch"] for row in _history(output)] == ["1", "2"]
+
+    # A run the chief refuses (other arguments in its folder) stops the other worker too, with a one-line reason.
+    chief_error, other_error = (cluster.error(p) for p in cluster.start(selfies, output, batch_size=4))
+    assert "holds a run with different arguments (batch_size)" in chief_error
+    assert "The chief worker stopped before training" in other_error
+    assert not cluster.temporary_folders()
 
     # One process, one device, the same global batch and seed.
     single = training.fit_selfie_resnet(selfies, tmp_path / "single", strategy="one", **KWARGS)
@@ -172,7 +187,7 @@ def test_two_workers_match_one_process(cluster, selfies, tmp_path):
 @pytest.mark.parametrize("victim", [1, pytest.param(0, marks=pytest.mark.slow, id="chief")], ids=lambda v: f"worker{v}")
 def test_worker_killed_mid_epoch_resumes(cluster, selfies, tmp_path, victim):
     output = tmp_path / "run"
-    procs = cluster.start(selfies, output, kill=(victim, STEPS_PER_EPOCH + 1))  # the first step of epoch 2
+    procs = cluster.start(selfies, output, kill=(victim, STEPS_PER_EPOCH + 1), strategy="multi-worker")  # epoch 2, step 1
     assert cluster.wait(procs[victim]) == -signal.SIGKILL
     # The survivor's next collective op fails once the lost worker stops sending heartbeats: it exits, not hangs.
     assert cluster.wait(procs[1 - victim], timeout=120) != 0
@@ -180,10 +195,49 @@ def test_worker_killed_mid_epoch_resumes(cluster, selfies, tmp_path, victim):
     assert state["epoch"] == 1 and not (output / "result.json").exists()
     before = _history(output)
 
-    chief, other = (cluster.result(p) for p in cluster.start(selfies, output))  # restart both
+    chief, other = (cluster.result(p) for p in cluster.start(selfies, output, strategy="multi-worker"))  # restart both
     assert chief["epochs"] == other["epochs"] == [1, 2]
     after = _history(output)
     assert [row["epoch"] for row in after] == ["1", "2"]  # epoch 1 kept, not counted twice; epoch 2 run once
     assert after[0] == before[0] and chief["loss"][0] == pytest.approx(float(before[0]["loss"]))
     assert (output / "result.json").is_file() and (output / "pretrained/model.weights.h5").is_file()
     assert not cluster.temporary_folders()
+
+    # Started once more, both workers return the finished run without training.
+    again = [cluster.result(p) for p in cluster.start(selfies, output, strategy="multi-worker")]
+    assert again[0]["loss"] == again[1]["loss"] == chief["loss"] and not any(again[i]["written"] for i in (0, 1))
+
+
+@pytest.mark.parametrize(
+    "tf_config, message",
+    [
+        ("{'cluster': 1}", "TF_CONFIG is not valid JSON"),
+        ('{"task": {"type": "worker", "index": 0}}', 'TF_CONFIG needs a "cluster" of "host:port" lists'),
+        ('{"cluster": {"worker": ["10.0.0.1", "10.0.0.2"]}, "task": {"type": "worker", "index": 0}}', "host:port"),
+        ('{"cluster": {"worker": ["a:1", "b:1"], "ps": ["c:1"]}, "task": {"type": "worker", "index": 0}}', "'ps'"),
+        ('{"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 2}}', "is not in its cluster"),
+        ('{"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "chief", "index": 0}}', "is not in its cluster"),
+        ('{"cluster": {"worker": ["a:1", "b:1"]}}', "task None is not in its cluster"),
+    ],
+)
+def test_multi_worker_bad_tf_config_is_one_line(tf_config, message, monkeypatch, synthetic_root, tmp_path):
+    monkeypatch.setenv("TF_CONFIG", tf_config)
+    for strategy in ("auto", "multi-worker", "mirrored"):
+        with pytest.raises(ValueError, match=message) as error:
+            training.fit_selfie_resnet(synthetic_root, tmp_path, strategy=strategy, epochs=1)
+        assert "\n" not in str(error.value)
+    assert not any(tmp_path.iterdir())
+
+
+def test_strategy_names(monkeypatch, synthetic_root, tmp_path):
+    import tensorflow as tf
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    assert isinstance(training.make_strategy("one"), tf.distribute.OneDeviceStrategy)
+    assert isinstance(training.make_strategy("mirrored"), tf.distribute.MirroredStrategy)
+    assert training.make_strategy("one") is training.make_strategy("one")
+    assert training.make_strategy("auto") is tf.distribute.get_strategy()  # one CPU, no GPU
+    with pytest.raises(ValueError, match='strategy "multi-worker" needs TF_CONFIG'):
+        training.fit_selfie_resnet(synthetic_root, tmp_path, strategy="multi-worker", epochs=1)
+    with pytest.raises(ValueError, match="Unknown strategy 'multiworker'; choose from auto, one, mirrored, multi-worker"):
+        training.fit_selfie_resnet(synthetic_root, tmp_path, strategy="multiworker", epochs=1)

@@ -10,6 +10,7 @@ from typing import Any
 
 from facezoo.training.evaluate import Evaluation, Table, evaluate
 from facezoo.training.fit import (
+    STRATEGIES,
     fit_age_cnn,
     fit_attractive_net,
     fit_celeba_gender,
@@ -42,6 +43,8 @@ __all__ = [
     "fit_celeba_gender",
     "fit_attractive_net",
     "fit_utkface",
+    "STRATEGIES",
+    "make_strategy",
     "TrainingResult",
     "run_recipe",
     "evaluate",
@@ -64,7 +67,7 @@ __all__ = [
     "UTKFACE",
 ]
 
-_ENGINE = {"TrainingResult", "run_recipe", "resolve_recipe", "make_strategy", "STRATEGIES"}
+_ENGINE = {"TrainingResult", "run_recipe", "resolve_recipe", "make_strategy"}
 
 
 def __getattr__(name: str) -> Any:

@@ -32,19 +32,18 @@ import keras
 
 from facezoo.registry import model_info
 from facezoo.training.evaluate import Evaluation, Table, evaluate
+from facezoo.training.fit import STRATEGIES
 from facezoo.datasets.augment import Augmentation
 from facezoo.training.recipes import Loss, Optimizer, Recipe, Stage
 
 if TYPE_CHECKING:
     import tensorflow as tf
 
-__all__ = ["TrainingResult", "run_recipe", "resolve_recipe", "make_strategy", "STRATEGIES"]
+__all__ = ["TrainingResult", "run_recipe", "resolve_recipe", "make_strategy"]
 
 logger = logging.getLogger("facezoo.training")
 
 _RUN_OPTIONS = ("verbose", "jit_compile")
-#: The names ``strategy=`` takes (see :func:`make_strategy`).
-STRATEGIES = ("auto", "one", "mirrored", "multi-worker")
 _ARTEFACTS = ("run.json", "checkpoints", "best.weights.h5", "history.csv", "curves.png", "pretrained", "result.json")
 
 
@@ -200,12 +199,12 @@ def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
     - ``"multi-worker"``: ``MultiWorkerMirroredStrategy`` over the cluster in ``TF_CONFIG``.
 
     Raises:
-        ValueError: an unknown name; for ``"auto"`` and ``"multi-worker"``, ``TF_CONFIG`` malformed or naming a task
-            outside its cluster; for ``"multi-worker"``, no ``TF_CONFIG`` (one line saying what to fix).
+        ValueError: an unknown name, ``TF_CONFIG`` malformed or naming a task outside its cluster (TensorFlow reads
+            it for mirrored strategies too), or ``"multi-worker"`` without ``TF_CONFIG``; one line saying what to fix.
     """
     if name not in STRATEGIES:
         raise ValueError(f"Unknown strategy {name!r}; choose from {', '.join(STRATEGIES)} or pass a tf.distribute.Strategy.")
-    config = _tf_config() if name in ("auto", "multi-worker") else None
+    config = _tf_config()
     if name == "multi-worker" and config is None:
         raise ValueError('strategy "multi-worker" needs TF_CONFIG: set it on every worker (see docs/training.md).')
     import tensorflow as tf

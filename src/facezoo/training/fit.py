@@ -2,8 +2,9 @@
 
 Every helper takes the same arguments: ``data_dir`` (datasets root or the dataset's folder), ``output_dir``
 (default ``runs/<recipe>``), and keyword-only ``model``, ``epochs``, ``batch_size`` (global), ``image_size``,
-``strategy``, ``mixed_precision``, ``resume``, ``limit``, ``seed`` and ``**overrides``; ``None`` keeps the recipe's
-value. See :func:`~facezoo.training.engine.run_recipe` for their meaning.
+``strategy`` (one of :data:`STRATEGIES` or a ``tf.distribute.Strategy``), ``mixed_precision``, ``resume``,
+``limit``, ``seed`` and ``**overrides``; ``None`` keeps the recipe's value. See
+:func:`~facezoo.training.engine.run_recipe` for their meaning.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from facezoo.training.engine import TrainingResult
 
 __all__ = [
+    "STRATEGIES",
     "fit_selfie_resnet",
     "fit_age_cnn",
     "fit_person_attributes",
@@ -42,6 +44,9 @@ __all__ = [
 ]
 
 PathLike = str | os.PathLike
+
+#: The names ``strategy=`` takes: see :func:`facezoo.training.engine.make_strategy`.
+STRATEGIES = ("auto", "one", "mirrored", "multi-worker")
 
 
 def _fit(
