@@ -190,10 +190,10 @@ def resolve_recipe(
 
 
 def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
-    """The ``tf.distribute`` strategy called ``name`` (one instance per kind and process).
+    """The ``tf.distribute`` strategy called ``name`` (one instance of each per process).
 
     - ``"auto"``: ``"multi-worker"`` when ``TF_CONFIG`` names several workers, ``"mirrored"`` when there are several
-      GPUs, else TensorFlow's default strategy (one device).
+      GPUs, else the current strategy (TensorFlow's default one, on one device, outside any ``strategy.scope()``).
     - ``"one"``: ``OneDeviceStrategy`` on the first GPU, else the CPU.
     - ``"mirrored"``: ``MirroredStrategy`` over all GPUs of this machine (the CPU when there is none).
     - ``"multi-worker"``: ``MultiWorkerMirroredStrategy`` over the cluster in ``TF_CONFIG``.
@@ -211,7 +211,9 @@ def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
 
     workers = sum(len(config["cluster"].get(role, [])) for role in ("chief", "worker")) if config else 0
     if name == "auto":
-        name = "multi-worker" if workers > 1 else "mirrored" if len(tf.config.list_logical_devices("GPU")) > 1 else "default"
+        if workers < 2 and len(tf.config.list_logical_devices("GPU")) < 2:
+            return tf.distribute.get_strategy()
+        name = "multi-worker" if workers > 1 else "mirrored"
     return _strategy(name)
 
 
@@ -223,10 +225,8 @@ def _strategy(kind: str) -> tf.distribute.Strategy:
         return tf.distribute.MultiWorkerMirroredStrategy()
     if kind == "mirrored":
         return tf.distribute.MirroredStrategy()
-    if kind == "one":
-        gpus = tf.config.list_logical_devices("GPU")
-        return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
-    return tf.distribute.get_strategy()
+    gpus = tf.config.list_logical_devices("GPU")
+    return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
 
 
 def _tf_config() -> dict[str, Any] | None:
@@ -304,7 +304,9 @@ def run_recipe(
     Raises:
         facezoo.datasets.DatasetNotFoundError: the data is not in ``data_dir`` (the message says how to get it).
         ValueError: bad arguments (image size too small for the model, batch size not divisible by the replica
-            count, unknown overrides, an ``output_dir`` holding a different run), all before any training.
+            count, unknown overrides, an ``output_dir`` holding a different run or given as a URL, a malformed
+            ``TF_CONFIG``), all before any training.
+        RuntimeError: on a worker other than the chief, the chief stopped before training (its error says why).
     """
     options = {key: overrides.pop(key) for key in _RUN_OPTIONS if key in overrides}
     initial_model = model if model is not None and not isinstance(model, str) else None
@@ -327,6 +329,8 @@ def run_recipe(
             f"of {type(strategy).__name__}; use e.g. {recipe.batch_size // replicas * replicas or replicas}."
         )
     use_mixed = _use_mixed_precision(mixed_precision)
+    if "://" in os.fspath(output_dir):
+        raise ValueError(f"output_dir {os.fspath(output_dir)!r} is a URL; mount the bucket (e.g. with gcsfuse) and pass its path.")
     shared_dir = output_dir = Path(output_dir)
     args = _training_args(recipe, limit, replicas, type(strategy).__name__, use_mixed, data_dir)
     if not _is_chief(strategy):  # Other workers write to a temporary folder, removed at the end.
