@@ -179,8 +179,8 @@ def test_two_workers_match_one_process(cluster, selfies, tmp_path):
     # One process, one device, the same global batch and seed.
     single = training.fit_selfie_resnet(selfies, tmp_path / "single", strategy="one", **KWARGS)
     np.testing.assert_allclose(chief["loss"], single.history["loss"], rtol=1e-5)
-    # The all-reduce sums the two workers' gradients in another order than one device sums its batch: float32
-    # rounding (about 1e-7 relative per step) grows through Adam's 6 steps to at most about 2e-6 here.
+    # The all-reduce adds the two workers' gradients in another order than one device adds its batch's: float32
+    # rounding, which after 6 Adam steps left weights at most 1.6e-7 apart here (a weight is about 0.01 to 0.3).
     two, one = _weights(output / "checkpoints/train/final.weights.h5"), _weights(single.output_dir / "checkpoints/train/final.weights.h5")
     assert sorted(two) == sorted(one) and len(one) == 18  # 9 layers x (kernel, bias)
     for name in one:
