@@ -25,14 +25,6 @@ from facezoo.inference import expand_image_paths  # noqa: E402
 from facezoo.training import Table  # noqa: E402
 
 
-def load_model(source: str):
-    """A registered name (NAME or NAME.TAG, with pretrained weights) or anything ``facezoo.hub.from_pretrained`` takes."""
-    name, _, tag = source.partition(".")
-    if name in facezoo.list_models():
-        return facezoo.create_model(name, pretrained=tag or True)
-    return facezoo.hub.from_pretrained(source)
-
-
 def flatten(result: dict) -> dict:
     """One CSV row: the score, or the label and its probability, per head."""
     row = {"image": result["image"]}
@@ -77,7 +69,7 @@ def main() -> None:
     paths = expand_image_paths([folder])[: args.limit]
     if not paths:
         parser.exit(1, f"predict_folder.py: error: no images in {folder}\n")
-    results = facezoo.predict(load_model(args.model), paths, batch_size=args.batch_size)
+    results = facezoo.predict(args.model, paths, batch_size=args.batch_size)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     (args.output_dir / "predictions.json").write_text(json.dumps(results, indent=2))
     rows = [flatten(r) for r in results]

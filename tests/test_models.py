@@ -45,15 +45,17 @@ def as_dict(info: facezoo.ModelInfo, prediction) -> dict[str, np.ndarray]:
     return {info.outputs[0].name: np.asarray(prediction)}
 
 
-def test_registry_lists_the_nine_builders():
+def test_registry_lists_the_builders():
     assert ALL_MODELS == sorted(
         [
-            "age_cnn", "age_vgg16", "attractive_net", "celeba_cnn", "celeba_inception_v3",
+            "age_cnn", "age_vgg16", "attractive_net", "celeba_cnn", "celeba_inception_v3", "face_mobilenet_v2",
             "person_attributes_densenet121", "selfie_cnn", "selfie_resnet", "utkface_multitask",
         ]
     )
     assert facezoo.list_models("selfie_*") == ["selfie_cnn", "selfie_resnet"]
-    assert facezoo.list_models("*net*") == ["attractive_net", "person_attributes_densenet121", "selfie_resnet"]
+    assert facezoo.list_models("*net*") == [
+        "attractive_net", "face_mobilenet_v2", "person_attributes_densenet121", "selfie_resnet"
+    ]
     assert all(getattr(facezoo.models, name).__name__ == name for name in ALL_MODELS)
 
 
@@ -229,3 +231,22 @@ def test_attractive_net_from_scratch_uses_fast_batch_norm_statistics():
     model = facezoo.models.attractive_net(input_shape=(64, 64, 3))
     momenta = {layer.momentum for layer in model.get_layer("mobilenetv2_1.00_64").layers if isinstance(layer, layers.BatchNormalization)}
     assert momenta == {0.99}
+
+
+def test_create_model_takes_every_way_of_naming_a_model(tmp_path):
+    by_tag = facezoo.create_model("age_cnn.imfdb_age")
+    by_pretrained = facezoo.create_model("age_cnn", pretrained="imfdb_age")
+    assert all(np.array_equal(a, b) for a, b in zip(by_tag.get_weights(), by_pretrained.get_weights()))
+    facezoo.hub.save_pretrained(by_tag, tmp_path / "saved")
+    from_folder = facezoo.create_model(str(tmp_path / "saved"))
+    assert all(np.array_equal(a, b) for a, b in zip(by_tag.get_weights(), from_folder.get_weights()))
+    images = two_images((128, 128, 3))
+    assert facezoo.predict("age_cnn.imfdb_age", list(images)) == facezoo.predict(by_tag, list(images))
+    with pytest.raises(ValueError, match=r"no weights tagged 'nope' \(available tags: age_cnn.imfdb_age\)"):
+        facezoo.create_model("age_cnn.nope")
+    with pytest.raises(ValueError, match="names its weights already"):
+        facezoo.create_model("age_cnn.imfdb_age", pretrained="other")
+    with pytest.raises(ValueError, match="saved model with its own weights"):
+        facezoo.create_model(str(tmp_path / "saved"), num_classes=4)
+    with pytest.raises(ValueError, match="Did you mean age_cnn"):
+        facezoo.create_model("age_cn")

@@ -110,3 +110,11 @@ DATASETS: dict[str, DatasetCitation] = {
 }""",
     ),
 }
+
+#: The union of the zoo's face datasets (``facezoo.datasets.faces``) cites every member.
+_FACE_MEMBERS = ("utkface", "imfdb_age", "celeba", "scut_fbp5500")
+DATASETS["faces"] = DatasetCitation(
+    title="facezoo faces (" + " + ".join(DATASETS[m].title for m in _FACE_MEMBERS) + ")",
+    reference="; ".join(DATASETS[m].reference for m in _FACE_MEMBERS),
+    bibtex="\n\n".join(DATASETS[m].bibtex for m in _FACE_MEMBERS),
+)

@@ -79,19 +79,9 @@ def cmd_info(args: argparse.Namespace) -> None:
 
 def _load_model(source: str):
     """A registered name (default weights), ``name.tag``, ``hf://org/repo[@rev]``, ``org/repo`` or a local folder."""
-    from pathlib import Path
-
     from facezoo.registry import create_model
 
-    name, _, tag = source.partition(".")
-    if name in list_models():
-        return create_model(name, pretrained=tag or True)
-    if source.startswith("hf://") or "/" in source or Path(source).is_dir():
-        from facezoo.hub import from_pretrained
-
-        return from_pretrained(source)
-    model_info(source)  # raises the unknown-model error with close matches
-    raise AssertionError("unreachable")
+    return create_model(source, pretrained=source in list_models())
 
 
 def cmd_predict(args: argparse.Namespace) -> None:

@@ -10,6 +10,7 @@ import difflib
 import fnmatch
 import functools
 import inspect
+import os
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, Mapping
@@ -283,6 +284,32 @@ def model_info(name: str) -> ModelInfo:
     return _info(name)
 
 
-def create_model(name: str, pretrained: bool | str = False, **config: Any) -> keras.Model:
-    """Build a registered model by name, optionally with pretrained weights (``True`` or a weight tag)."""
-    return _build(name, pretrained, config)
+def create_model(source: str, pretrained: bool | str = False, **config: Any) -> keras.Model:
+    """Build a model from any way of naming one.
+
+    Args:
+        source: A registered model name (``"age_cnn"``), a weight name ``"NAME.TAG"`` (its weights, as
+            ``pretrained="TAG"``), or a saved model: ``"hf://org/repo[@revision]"``, ``"org/repo"`` or a local
+            folder written by ``facezoo.hub.save_pretrained`` (loaded with ``facezoo.hub.from_pretrained``).
+        pretrained: For a model name: ``True`` loads its default weights, a string picks a tag.
+        **config: Builder keyword arguments (model names only).
+
+    Raises:
+        ValueError: an unknown name (with close matches), or arguments a saved model cannot take.
+    """
+    _ensure_registered()
+    name, dot, tag = str(source).partition(".")
+    if name in _INFOS and (not dot or tag in _INFOS[name].weights):
+        if dot and pretrained not in (False, True, tag):
+            raise ValueError(f"{source!r} names its weights already; drop pretrained={pretrained!r}.")
+        return _build(name, tag or pretrained, config)
+    if str(source).startswith("hf://") or "/" in str(source) or os.path.isdir(source):
+        if pretrained not in (False, True) or config:
+            raise ValueError(f"{source!r} is a saved model with its own weights: drop pretrained= and builder arguments.")
+        from facezoo.hub import from_pretrained
+
+        return from_pretrained(source)
+    if dot and name in _INFOS:
+        resolve_weights(name, tag)  # raises, naming the available tags
+    _info(str(source))  # raises the unknown-model error with close matches
+    raise AssertionError("unreachable")

@@ -14,7 +14,9 @@ from facezoo.datasets.core import fraction_split, train_test_split_indices
 
 
 def test_list_datasets_and_describe():
-    assert datasets.list_datasets() == ["celeba", "imfdb_age", "person_attributes", "scut_fbp5500", "selfie", "utkface"]
+    assert datasets.list_datasets() == [
+        "celeba", "faces", "imfdb_age", "person_attributes", "scut_fbp5500", "selfie", "utkface"
+    ]
     assert all(len(datasets.describe(name)) == 3 for name in datasets.list_datasets())
 
 

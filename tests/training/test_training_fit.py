@@ -24,8 +24,9 @@ CASES = {
     "fit_celeba_gender": dict(image_size=(36, 30)),
     "fit_attractive_net": dict(model="stand_in_attractive_net", image_size=32),
     "fit_utkface": dict(image_size=32, width=4),
+    "fit_face_backbone": dict(image_size=32),
 }
-STAGES = {"fit_person_attributes": 5, "fit_attractive_net": 2}
+STAGES = {"fit_person_attributes": 5, "fit_attractive_net": 2, "fit_face_backbone": 2}
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -51,6 +52,7 @@ def test_fit_one_epoch(name, synthetic_root, tiny_models, tmp_path):
     start = time.perf_counter()  # A finished run is returned, not repeated.
     again = fit(synthetic_root, tmp_path / "run", epochs=1, batch_size=8, verbose=0, **CASES[name])
     assert again.model is None and again.test_metrics == pytest.approx(result.test_metrics, nan_ok=True)
+    assert again.cpu_time_s == pytest.approx(result.cpu_time_s) and result.cpu_time_s > 0
     assert time.perf_counter() - start < 5
 
 

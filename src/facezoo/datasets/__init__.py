@@ -43,7 +43,7 @@ __all__ = [
     "load",
 ]
 
-_NAMES = ("celeba", "imfdb_age", "person_attributes", "scut_fbp5500", "selfie", "utkface")
+_NAMES = ("celeba", "faces", "imfdb_age", "person_attributes", "scut_fbp5500", "selfie", "utkface")
 
 
 def list_datasets() -> list[str]:
@@ -86,7 +86,12 @@ def download(
         DownloadError: The server kept failing after every retry.
     """
     module = _module(name)
-    return prepare(name, module, Path(root) if root is not None else default_root(), manual_dir, force=force)
+    base = Path(root) if root is not None else default_root()
+    if hasattr(module, "MEMBERS"):  # A union of datasets: each member downloads into its own folder.
+        for member in module.MEMBERS:
+            download(member, base, manual_dir=manual_dir, force=force)
+        return base
+    return prepare(name, module, base, manual_dir, force=force)
 
 
 def load(name: str, root: str | os.PathLike | None = None, *, split: str = "train", **options: Any) -> FaceDataset:
@@ -107,6 +112,8 @@ def load(name: str, root: str | os.PathLike | None = None, *, split: str = "trai
     """
     module = _module(name)
     base = Path(root) if root is not None else default_root()
+    if hasattr(module, "MEMBERS"):  # A union: each member finds its own folder (or says how to get it).
+        return module.load(base, split, **options)
     for folder in (base / module.FOLDER, base):
         if is_dataset_dir(module.MARKERS, folder):
             return module.load(folder, split, **options)

@@ -54,10 +54,15 @@ def scaled_input(
 
 
 def backbone_weights_arg(backbone_weights: str | None, *, model: str, file_name: str) -> str | None:
-    """Validate ``backbone_weights`` (``None`` or ``"imagenet"``); for ``"imagenet"``, check that Keras can get
-    ``file_name`` and otherwise raise an error naming the file and the folder Keras looks in."""
-    check_choice(backbone_weights, (None, "imagenet"), name="backbone_weights", model=model)
-    if backbone_weights is None:
+    """The ``weights`` argument for ``keras.applications``: ``"imagenet"`` (after checking that Keras can get
+    ``file_name``, else an error naming the file and the folder Keras looks in) or ``None`` (random init, and for a
+    facezoo source, which :func:`copy_backbone_weights` loads once the backbone is built)."""
+    if backbone_weights is not None and not isinstance(backbone_weights, str):
+        raise ValueError(
+            f"{model}: backbone_weights must be None, 'imagenet' or a facezoo model source such as "
+            f"'face_mobilenet_v2.faces'; got {backbone_weights!r}."
+        )
+    if backbone_weights != "imagenet":
         return None
     import os
 
@@ -72,9 +77,32 @@ def backbone_weights_arg(backbone_weights: str | None, *, model: str, file_name:
         raise ValueError(
             f"{model}: ImageNet weights file {file_name!r} could not be downloaded ({type(error).__name__}). "
             f"Place it by hand in {cache_dir} (Keras looks there; set KERAS_HOME to move it), "
-            "or use backbone_weights=None."
+            "or use backbone_weights=None or a facezoo backbone such as 'face_mobilenet_v2.faces'."
         ) from error
     return "imagenet"
+
+
+def copy_backbone_weights(backbone: keras.Model, source: str | None, *, model: str) -> None:
+    """Load into ``backbone`` the weights of the same backbone inside another facezoo model: ``source`` is anything
+    ``facezoo.create_model`` takes with weights (``"face_mobilenet_v2.faces"``, a ``save_pretrained`` folder,
+    ``hf://...``); ``None`` and ``"imagenet"`` (which keras.applications loads itself) do nothing. Weights of
+    convolutional backbones do not depend on the input size."""
+    if source is None or source == "imagenet":
+        return
+    import keras
+
+    from facezoo.registry import create_model
+
+    donor = create_model(source, pretrained=True)
+    shapes = [tuple(w.shape) for w in backbone.weights]
+    for layer in donor.layers:
+        if isinstance(layer, keras.Model) and [tuple(w.shape) for w in layer.weights] == shapes:
+            backbone.set_weights(layer.get_weights())
+            return
+    raise ValueError(
+        f"{model}: {source!r} has no backbone like {backbone.name}; pass a facezoo model built on the same one, "
+        "e.g. backbone_weights='face_mobilenet_v2.faces'."
+    )
 
 
 def _subdir(file_name: str) -> str:

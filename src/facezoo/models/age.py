@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from facezoo.models._common import backbone_weights_arg, check_choice, check_input_shape, check_positive_int, scaled_input
+from facezoo.models._common import (
+    backbone_weights_arg,
+    check_choice,
+    check_input_shape,
+    check_positive_int,
+    copy_backbone_weights,
+    scaled_input,
+)
 from facezoo.registry import OutputSpec, WeightsInfo, register_model
 
 if TYPE_CHECKING:
@@ -137,6 +144,7 @@ def age_vgg16(
     x = ChannelReverse(name="rgb_to_bgr")(inputs)
     x = layers.Rescaling(1.0, offset=[-103.939, -116.779, -123.68], name="input_scaling")(x)
     backbone = keras.applications.VGG16(include_top=False, weights=weights, input_shape=shape)
+    copy_backbone_weights(backbone, backbone_weights, model=name)
     backbone.trainable = not freeze_backbone
     x = backbone(x)
     x = layers.Flatten()(x)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from facezoo.models._common import backbone_weights_arg, check_input_shape, scaled_input
+from facezoo.models._common import backbone_weights_arg, check_input_shape, copy_backbone_weights, scaled_input
 from facezoo.registry import OutputSpec, WeightsInfo, register_model
 
 if TYPE_CHECKING:
@@ -70,8 +70,10 @@ def attractive_net(
 
     Args:
         input_shape: RGB input (height, width, 3), floats in [0, 255].
-        backbone_weights: ``None`` (random init; batch-norm momentum 0.99 instead of 0.999) or ``"imagenet"``
-            (keras.applications weights).
+        backbone_weights: ``None`` (random init), ``"imagenet"`` (keras.applications weights) or the backbone of
+            a facezoo model: ``"face_mobilenet_v2.faces"`` (face-pretrained), a ``save_pretrained`` folder or
+            ``hf://`` repository of a MobileNetV2-based facezoo model. Batch-norm momentum is 0.99 except for
+            ImageNet weights (0.999, keras.applications' own).
         freeze_backbone: Freeze MobileNetV2 (stage 1 of the recipe: 1,281 trainable parameters).
 
     Returns:
@@ -93,6 +95,7 @@ def attractive_net(
         for layer in backbone.layers:
             if isinstance(layer, layers.BatchNormalization):
                 layer.momentum = 0.99
+    copy_backbone_weights(backbone, backbone_weights, model=name)
     backbone.trainable = not freeze_backbone
     outputs = layers.Dense(1, name="beauty")(backbone(x))
     return keras.Model(inputs, outputs, name=name)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from facezoo.models._common import backbone_weights_arg, check_input_shape, scaled_input
+from facezoo.models._common import backbone_weights_arg, check_input_shape, copy_backbone_weights, scaled_input
 from facezoo.registry import OutputSpec, WeightsInfo, register_model
 
 if TYPE_CHECKING:
@@ -113,6 +113,7 @@ def celeba_inception_v3(
     )
     inputs, x = scaled_input(shape, scale=1.0 / 127.5, offset=-1.0)
     backbone = keras.applications.InceptionV3(include_top=False, weights=weights, input_shape=shape, pooling="avg")
+    copy_backbone_weights(backbone, backbone_weights, model=name)
     backbone.trainable = not freeze_backbone
     x = backbone(x)
     x = layers.Flatten()(x)

@@ -14,6 +14,7 @@ from facezoo.training.fit import (
     fit_age_cnn,
     fit_attractive_net,
     fit_celeba_gender,
+    fit_face_backbone,
     fit_person_attributes,
     fit_selfie_resnet,
     fit_utkface,
@@ -23,6 +24,7 @@ from facezoo.training.recipes import (
     AGE_VGG16,
     ATTRACTIVE_NET,
     CELEBA,
+    FACE_BACKBONE,
     PERSON_ATTRIBUTES,
     RECIPES,
     SELFIE,
@@ -43,6 +45,7 @@ __all__ = [
     "fit_celeba_gender",
     "fit_attractive_net",
     "fit_utkface",
+    "fit_face_backbone",
     "STRATEGIES",
     "make_strategy",
     "TrainingResult",
@@ -65,6 +68,7 @@ __all__ = [
     "CELEBA",
     "ATTRACTIVE_NET",
     "UTKFACE",
+    "FACE_BACKBONE",
 ]
 
 _ENGINE = {"TrainingResult", "run_recipe", "resolve_recipe", "make_strategy"}

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import keras
 
 from facezoo.registry import model_info
-from facezoo.training.evaluate import Evaluation, Table, evaluate
+from facezoo.training.evaluate import Evaluation, Table, evaluate, missing_labels
 from facezoo.training.fit import STRATEGIES
 from facezoo.datasets.augment import Augmentation
 from facezoo.training.recipes import Loss, Optimizer, Recipe, Stage
@@ -60,6 +60,7 @@ class TrainingResult:
         pretrained_dir: The ``save_pretrained`` folder (config, weights, training args, model card).
         training_args: The exact arguments of the run (also in the card and ``run.json``).
         wall_time_s: Training and test time of the run that produced this result.
+        cpu_time_s: CPU time (all threads of this process) of that run: the compute it cost, whatever else ran.
         table: Ablation table (selfie ``ablation=``), else ``None``.
         variants: Ablation variant name -> its result.
         model: The trained model with the best weights (``None`` when the result was read back from disk).
@@ -74,6 +75,7 @@ class TrainingResult:
     pretrained_dir: Path
     training_args: dict[str, Any]
     wall_time_s: float
+    cpu_time_s: float = 0.0
     table: Table | None = None
     variants: dict[str, TrainingResult] = field(default_factory=dict)
     model: keras.Model | None = field(default=None, repr=False, compare=False)
@@ -94,6 +96,7 @@ class TrainingResult:
             "pretrained_dir": self.pretrained_dir.name,
             "training_args": self.training_args,
             "wall_time_s": self.wall_time_s,
+            "cpu_time_s": self.cpu_time_s,
         }
 
     @classmethod
@@ -110,6 +113,7 @@ class TrainingResult:
             pretrained_dir=output_dir / data["pretrained_dir"],
             training_args=data["training_args"],
             wall_time_s=data["wall_time_s"],
+            cpu_time_s=data.get("cpu_time_s", 0.0),
         )
 
 
@@ -339,7 +343,7 @@ def run_recipe(
     if finished is not None:
         return finished
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     previous_policy = keras.mixed_precision.global_policy()
     try:
         data = _Data(recipe, data_dir, limit)
@@ -377,6 +381,7 @@ def run_recipe(
             pretrained_dir=pretrained,
             training_args=args,
             wall_time_s=time.perf_counter() - start,
+            cpu_time_s=time.process_time() - cpu_start,
             model=net,
             evaluation=evaluation,
         )
@@ -436,14 +441,24 @@ class _Data:
             ds = ds.take(usable)
         targets = dict(self.recipe.targets)
         single = len(targets) == 1
+        # A dataset with missing labels (facezoo.datasets.faces: -1 classes, NaN scores) trains each head only on
+        # the images that have its label: the missing ones get sample weight 0.
+        masked = any(missing_labels(ds.targets[head]).any() for head in targets.values())
 
         def select(images, y):
             y = y if isinstance(y, dict) else {next(iter(ds.targets)): y}
-            out = {}
+            out, weights = {}, {}
             for output, head in targets.items():
-                value = y[head]
-                out[output] = tf.cast(value, tf.int32) if kinds[output] == "classification" else tf.reshape(tf.cast(value, tf.float32), (-1, 1))
-            return images, (next(iter(out.values())) if single else out)
+                value = tf.cast(y[head], tf.float32)
+                known = value >= 0 if kinds[output] != "regression" else tf.math.is_finite(value)
+                value = tf.where(known, value, tf.zeros_like(value))
+                weights[output] = tf.cast(known, tf.float32)
+                if kinds[output] == "classification":
+                    out[output] = tf.cast(value, tf.int32)
+                else:
+                    out[output] = tf.reshape(value, (-1, 1))
+            pick = (lambda d: next(iter(d.values()))) if single else (lambda d: d)
+            return (images, pick(out), pick(weights)) if masked else (images, pick(out))
 
         # Training drops the last, smaller batch (reshuffled each epoch, so every image is still used): every step
         # then has the global batch, whatever the replica count (TF cannot split some uneven batches over replicas).
@@ -515,7 +530,8 @@ def _compile(model: keras.Model, recipe: Recipe, stage: Stage, jit_compile: bool
         optimizer=_keras_optimizer(stage.optimizer),
         loss=next(iter(losses.values())) if single else losses,
         loss_weights=next(iter(weights.values())) if single else weights,
-        metrics=next(iter(metrics.values())) if single else metrics,
+        # Weighted, so that heads masked by sample weight 0 (missing labels) are measured on labelled images only.
+        weighted_metrics=next(iter(metrics.values())) if single else metrics,
         jit_compile=jit_compile,
     )
 
@@ -563,9 +579,11 @@ def _run_stage(
             replicas=strategy.num_replicas_in_sync,
         )
         callbacks: list[keras.callbacks.Callback] = []
-        if stage.optimizer.lr_decay is not None:
-            lr0, decay = stage.optimizer.learning_rate, stage.optimizer.lr_decay
-            callbacks.append(keras.callbacks.LearningRateScheduler(lambda epoch: lr0 * decay**epoch))
+        optimizer = stage.optimizer
+        if optimizer.lr_decay is not None or optimizer.schedule or optimizer.warmup_epochs:
+            callbacks.append(keras.callbacks.LearningRateScheduler(
+                lambda epoch: optimizer.learning_rate_at(epoch, stage.epochs)
+            ))
         if stage.reduce_lr_on_plateau is not None:
             r = stage.reduce_lr_on_plateau
             callbacks.append(keras.callbacks.ReduceLROnPlateau(
@@ -697,9 +715,11 @@ class _RunTracker:
         value = logs.get(stage.monitor)
         if value is None:
             raise ValueError(f"Stage {stage.name!r} monitors {stage.monitor!r}, not in the logs: {sorted(logs)}.")
+        # The deliverable is the best epoch of the final stage (at the final size, on its monitor): earlier stages
+        # train at other sizes or with another part frozen, so their monitor values are not comparable.
         best = self.best()
         better = best.get("value") is None or (value > best["value"] if _mode(stage.monitor) == "max" else value < best["value"])
-        if better and math.isfinite(value):
+        if stage.name == self.stages[-1] and better and math.isfinite(value):
             _save_weights_atomic(model, self.best_path, optimizer=False)
             _write_atomic(self._best_state, json.dumps({"monitor": stage.monitor, "value": value, "stage": stage.name, "epoch": epoch + 1}))
         weights = f"epoch-{epoch + 1}.weights.h5"
@@ -716,7 +736,7 @@ class _RunTracker:
         directory.mkdir(parents=True, exist_ok=True)
         state = self.stage_state(stage)
         _save_weights_atomic(model, directory / "final.weights.h5", optimizer=False)
-        if not self.best_path.exists():  # A stage resumed after its last epoch: nothing better was seen.
+        if stage == self.stages[-1] and not self.best_path.exists():  # Resumed after its last epoch, or no finite value.
             _save_weights_atomic(model, self.best_path, optimizer=False)
         _write_atomic(directory / "state.json", json.dumps({**state, "weights": "final.weights.h5", "done": True}))
         for old in directory.glob("epoch-*.weights.h5"):

@@ -16,7 +16,7 @@ from facezoo.registry import OutputSpec
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["Table", "Evaluation", "evaluate", "regression_metrics", "classification_metrics"]
+__all__ = ["Table", "Evaluation", "evaluate", "missing_labels", "regression_metrics", "classification_metrics"]
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,12 @@ class Evaluation:
         plt.close(fig)
 
 
+def missing_labels(values: np.ndarray) -> np.ndarray:
+    """Where a target array has no label (``facezoo.datasets.faces`` mixes datasets): NaN scores, class index -1."""
+    values = np.asarray(values)
+    return np.isnan(values) if values.dtype.kind == "f" else values < 0
+
+
 def regression_metrics(targets: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
     """MAE, RMSE and Pearson r of two 1-D arrays (r is NaN when either is constant)."""
     y, p = np.asarray(targets, np.float64).ravel(), np.asarray(predictions, np.float64).ravel()
@@ -172,7 +178,8 @@ def evaluate(
 
     Regression heads get MAE, RMSE and Pearson r; classification heads accuracy, macro F1, a per-class
     precision / recall / F1 table and a confusion matrix. ``by`` names annotations of the dataset (e.g.
-    ``"gender"``, ``"age_category"``, ``"race"``) to tabulate the errors per group, as write-up 000 did.
+    ``"gender"``, ``"age_category"``, ``"race"``) to tabulate the errors per group, as write-up 000 did. Images
+    without a head's label (NaN score, class -1) are left out of that head's metrics.
 
     Args:
         model: A facezoo model (its outputs are matched to the dataset's targets by name, case-insensitively).
@@ -199,8 +206,11 @@ def evaluate(
 
     result = Evaluation(metrics={}, specs={head: specs[head] for head in mapping})
     for head, target_name in mapping.items():
-        spec, values = specs[head], np.asarray(raw[head], dtype=np.float64)
         truth = np.asarray(dataset.targets[target_name]).reshape(len(dataset), -1)[:, 0]
+        known = ~missing_labels(truth)  # Each head is measured on the images that have its label.
+        if not known.any():
+            continue
+        spec, values, truth = specs[head], np.asarray(raw[head], dtype=np.float64)[known], truth[known]
         if spec.kind == "regression":
             predicted = values.reshape(len(values), -1)[:, 0]
             result.metrics[head] = regression_metrics(truth, predicted)
@@ -211,7 +221,8 @@ def evaluate(
             result.metrics[head], result.confusion[head] = metrics, confusion
             result.tables[f"{head}/per_class"] = per_class
         result.predictions[head], result.targets[head] = predicted, truth.astype(predicted.dtype)
-        for name, group in groups.items():
+        for name, (group_values, group_labels) in groups.items():
+            group = (group_values[known], group_labels)
             result.tables[f"{head}/by_{name}"] = _group_table(spec, truth, predicted, group, name)
     return result
 

@@ -19,6 +19,7 @@ from facezoo.training.recipes import (
     AGE_VGG16,
     ATTRACTIVE_NET,
     CELEBA,
+    FACE_BACKBONE,
     PERSON_ATTRIBUTES,
     SELFIE,
     SELFIE_ABLATION,
@@ -41,6 +42,7 @@ __all__ = [
     "fit_celeba_gender",
     "fit_attractive_net",
     "fit_utkface",
+    "fit_face_backbone",
 ]
 
 PathLike = str | os.PathLike
@@ -306,5 +308,42 @@ def fit_utkface(
     """
     return _fit(
         UTKFACE, data_dir, output_dir, model, epochs=epochs, batch_size=batch_size, image_size=image_size,
+        strategy=strategy, mixed_precision=mixed_precision, resume=resume, limit=limit, seed=seed, **overrides,
+    )
+
+
+def fit_face_backbone(
+    data_dir: PathLike | None = None,
+    output_dir: PathLike | None = None,
+    *,
+    model: str | keras.Model | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    image_size: int | tuple[int, int] | None = None,
+    strategy: str | tf.distribute.Strategy = "auto",
+    mixed_precision: bool | str = "auto",
+    resume: bool = True,
+    limit: int | None = None,
+    seed: int | None = None,
+    **overrides: Any,
+) -> TrainingResult:
+    """facezoo's face backbone (``face_mobilenet_v2``): multi-task pretraining on ``facezoo.datasets.faces``, the
+    training splits of UTKFace, IMFDB, CelebA and SCUT-FBP5500 (none of their test images).
+
+    Five heads, each loss masked to the images labelled for it: age (0.15 x Huber(5 years)), gender, race and age
+    class (cross-entropy, weights 2, 2, 1), beauty (10 x MSE). Batch 64; stage ``96px``: 6 epochs, Adam 2e-3 with one
+    warm-up epoch then cosine decay; stage ``128px``: 2 epochs from 3e-4, cosine; flip, rotation 10, shifts 0.1,
+    zoom 0.1. The best epoch of the last stage on validation loss is kept.
+
+    Args:
+        data_dir: Datasets root holding ``UTKFace/``, ``imfdb-age/``, ``celeba/`` and ``SCUT-FBP5500_v2/``.
+        output_dir: Run folder (default ``runs/face_backbone``).
+        **overrides: As for every ``fit_*`` (e.g. ``dataset_options={"members": ("utkface",)}``).
+
+    Returns:
+        A :class:`~facezoo.training.engine.TrainingResult`.
+    """
+    return _fit(
+        FACE_BACKBONE, data_dir, output_dir, model, epochs=epochs, batch_size=batch_size, image_size=image_size,
         strategy=strategy, mixed_precision=mixed_precision, resume=resume, limit=limit, seed=seed, **overrides,
     )

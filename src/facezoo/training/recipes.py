@@ -7,6 +7,7 @@ imports TensorFlow.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -29,6 +30,7 @@ __all__ = [
     "CELEBA",
     "ATTRACTIVE_NET",
     "UTKFACE",
+    "FACE_BACKBONE",
     "RECIPES",
     "SELFIE_ABLATION",
     "SELFIE_GRID",
@@ -45,15 +47,38 @@ class Optimizer:
 
     Attributes:
         name: Keras optimizer name.
-        learning_rate: Initial learning rate.
+        learning_rate: Initial (peak, with a schedule) learning rate.
         clipnorm: Clip each gradient to this norm; ``None`` for no clipping.
         lr_decay: Multiply the learning rate by this factor after every epoch (``lr = lr0 * lr_decay**epoch``).
+        schedule: ``"cosine"``: after ``warmup_epochs`` of linear warm-up, decay per epoch along a half cosine
+            towards 0 over the rest of the stage's epochs; ``None`` for none.
+        warmup_epochs: Epochs of linear warm-up (epoch ``e`` uses ``lr0 * (e + 1) / (warmup_epochs + 1)``).
     """
 
     name: str = "adam"
     learning_rate: float = 1e-3
     clipnorm: float | None = None
     lr_decay: float | None = None
+    schedule: str | None = None
+    warmup_epochs: int = 0
+
+    def __post_init__(self) -> None:
+        if self.schedule not in (None, "cosine"):
+            raise ValueError(f"Optimizer schedule must be None or 'cosine', got {self.schedule!r}.")
+        if self.schedule and self.lr_decay is not None:
+            raise ValueError("Optimizer takes lr_decay or schedule, not both.")
+
+    def learning_rate_at(self, epoch: int, epochs: int) -> float:
+        """The learning rate of 0-based ``epoch`` of a stage of ``epochs`` epochs."""
+        lr0 = self.learning_rate
+        if epoch < self.warmup_epochs:
+            return lr0 * (epoch + 1) / (self.warmup_epochs + 1)
+        if self.lr_decay is not None:
+            return lr0 * self.lr_decay**epoch
+        if self.schedule == "cosine":
+            progress = (epoch - self.warmup_epochs) / max(epochs - self.warmup_epochs, 1)
+            return lr0 * 0.5 * (1 + math.cos(math.pi * progress))
+        return lr0
 
 
 @dataclass(frozen=True)
@@ -381,7 +406,48 @@ UTKFACE = Recipe(
     reference="facezoo: UTKFace multi-task (0.1 x Huber(5 y) age + gender CE + race CE, Adam 1e-3 x 0.9^epoch)",
 )
 
+_FACE_AUGMENTATION = Augmentation(
+    horizontal_flip=True, rotation_range=10, width_shift_range=0.1, height_shift_range=0.1, zoom_range=0.1
+)
+_FACE_LOSSES = {
+    "age": Loss("huber", delta=5.0), "gender": _CE, "race": _CE, "age_class": _CE, "beauty": Loss("mse")
+}
+#: Each head's loss counts only the images labelled for it (a quarter to a half of a batch; a ninth for beauty),
+#: so the weights bring the heads' contributions to similar scales: age's Huber is ~5 x years of error.
+_FACE_LOSS_WEIGHTS = {"age": 0.15, "gender": 2.0, "race": 2.0, "age_class": 1.0, "beauty": 10.0}
+
+#: facezoo's face backbone: MobileNetV2 multi-task on the union of the zoo's face datasets' training splits, with
+#: progressive resizing (most epochs at 96 px, the last at 128 px) and a warm-up + cosine schedule per stage.
+FACE_BACKBONE = Recipe(
+    name="face_backbone",
+    model="face_mobilenet_v2",
+    dataset="faces",
+    image_size=(128, 128),
+    batch_size=64,
+    targets={head: head for head in _FACE_LOSSES},
+    stages=(
+        Stage(
+            name="96px",
+            epochs=6,
+            optimizer=Optimizer("adam", 2e-3, schedule="cosine", warmup_epochs=1),
+            losses=_FACE_LOSSES,
+            loss_weights=_FACE_LOSS_WEIGHTS,
+            augmentation=_FACE_AUGMENTATION,
+            image_size=(96, 96),
+        ),
+        Stage(
+            name="128px",
+            epochs=2,
+            optimizer=Optimizer("adam", 3e-4, schedule="cosine"),
+            losses=_FACE_LOSSES,
+            loss_weights=_FACE_LOSS_WEIGHTS,
+            augmentation=_FACE_AUGMENTATION,
+        ),
+    ),
+    reference="facezoo: face backbone (MobileNetV2, 5 masked heads, Adam 2e-3 warm-up + cosine, 96 px then 128 px)",
+)
+
 #: Recipe name -> recipe.
 RECIPES: Mapping[str, Recipe] = _frozen(
-    {r.name: r for r in (SELFIE, AGE, AGE_VGG16, PERSON_ATTRIBUTES, CELEBA, ATTRACTIVE_NET, UTKFACE)}
+    {r.name: r for r in (SELFIE, AGE, AGE_VGG16, PERSON_ATTRIBUTES, CELEBA, ATTRACTIVE_NET, UTKFACE, FACE_BACKBONE)}
 )
