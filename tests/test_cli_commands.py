@@ -88,11 +88,12 @@ def test_download_bad_input(capsys, tmp_path):
 def test_train_prints_json_results_on_stdout(capsys, data_root, tmp_path):
     code, out, err = run(
         capsys, "train", "age_cnn", "--data-dir", data_root, "--output-dir", tmp_path, "--epochs", "1",
-        "--limit", "8", "--batch-size", "4", "--image-size", "94", "--seed", "3",
+        "--limit", "8", "--batch-size", "4", "--image-size", "94", "--seed", "3", "--strategy", "one",
     )
     assert code == 0, err
     result = json.loads(out)  # Keras progress went to stderr.
-    assert json.loads((tmp_path / "run.json").read_text())["seed"] == 3
+    run_args = json.loads((tmp_path / "run.json").read_text())
+    assert run_args["seed"] == 3 and run_args["strategy"] == "OneDeviceStrategy"
     assert set(result["test_metrics"]) == {"accuracy", "macro_f1", "count"}
     assert (Path(result["pretrained_dir"]) / "facezoo.json").is_file()
 
@@ -102,6 +103,8 @@ def test_train_bad_input(capsys, tmp_path):
     assert code == 1 and out == "" and err.count("\n") == 1 and "utkface is not in" in err
     code, _, err = run(capsys, "train", "age_cnn", "--data-dir", tmp_path, "--output-dir", tmp_path, "--epochs", "0")
     assert code == 1 and "epochs must be a positive integer" in err
+    code, _, err = run(capsys, "train", "age_cnn", "--data-dir", tmp_path, "--output-dir", tmp_path, "--strategy", "multi-worker")
+    assert code == 1 and err.count("\n") == 1 and 'strategy "multi-worker" needs TF_CONFIG' in err
 
 
 def test_evaluate_a_local_model(capsys, model_dir, data_root):
@@ -145,6 +148,7 @@ def test_push_to_the_fake_hub(capsys, model_dir, fake_hub):
         ["train", "no_such_recipe", "--data-dir", "d", "--output-dir", "o"],
         ["train", "utkface", "--data-dir", "d"],  # no --output-dir
         ["train", "utkface", "--data-dir", "d", "--output-dir", "o", "--epochs", "two"],
+        ["train", "utkface", "--data-dir", "d", "--output-dir", "o", "--strategy", "tpu"],
         ["evaluate", "attractive_net"],  # no --dataset
         ["push", "folder"],
         ["datasets", "extra"],

@@ -18,6 +18,7 @@ from typing import Any, Callable, Sequence
 
 from facezoo import __version__
 from facezoo.registry import ModelInfo, list_models, model_info
+from facezoo.training.fit import STRATEGIES
 
 #: ``facezoo train`` recipe name -> ``facezoo.training`` function.
 TRAIN_RECIPES = {
@@ -188,7 +189,10 @@ def cmd_train(args: argparse.Namespace) -> None:
     if not sys.stderr.isatty():  # a log file: one plain line per epoch, no bars, ANSI codes or backspaces
         options["verbose"] = 2
     with contextlib.redirect_stdout(sys.stderr):  # Keras progress bars are progress: keep stdout for the result.
-        result = fit(args.data_dir, args.output_dir, resume=args.resume, on_error=args.on_error, **options)
+        result = fit(
+            args.data_dir, args.output_dir, resume=args.resume, on_error=args.on_error, strategy=args.strategy,
+            **options,
+        )
     print(json.dumps({"test_metrics": result.test_metrics, "pretrained_dir": str(result.pretrained_dir)}, indent=2))
 
 
@@ -300,6 +304,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue an interrupted run (--no-resume starts again; the old run is kept aside until the new one ends)",
     )
     p.add_argument("--on-error", **on_error)
+    p.add_argument(
+        "--strategy", choices=STRATEGIES, default="auto",
+        help="tf.distribute strategy (default auto: multi-worker when TF_CONFIG names several workers, mirrored on "
+        "several GPUs, else one device); with TF_CONFIG run the same command on every worker",
+    )
 
     p = command("evaluate", cmd_evaluate, "evaluate a model on a dataset split", tensorflow=True)
     p.add_argument("model", help="model name (NAME.TAG), hf://org/repo[@rev], org/repo or a local folder")

@@ -10,6 +10,7 @@ from typing import Any
 
 from facezoo.training.evaluate import Evaluation, Table, evaluate
 from facezoo.training.fit import (
+    STRATEGIES,
     fit_age_cnn,
     fit_attractive_net,
     fit_celeba_gender,
@@ -45,6 +46,8 @@ __all__ = [
     "fit_attractive_net",
     "fit_utkface",
     "fit_face_backbone",
+    "STRATEGIES",
+    "make_strategy",
     "TrainingResult",
     "run_recipe",
     "evaluate",
@@ -68,7 +71,7 @@ __all__ = [
     "FACE_BACKBONE",
 ]
 
-_ENGINE = {"TrainingResult", "run_recipe", "resolve_recipe", "default_strategy"}
+_ENGINE = {"TrainingResult", "run_recipe", "resolve_recipe", "make_strategy"}
 
 
 def __getattr__(name: str) -> Any:

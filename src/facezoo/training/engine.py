@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import io
 import json
 import logging
@@ -32,13 +33,14 @@ import keras
 
 from facezoo.registry import model_info
 from facezoo.training.evaluate import Evaluation, Table, evaluate, missing_labels
+from facezoo.training.fit import STRATEGIES
 from facezoo.datasets.augment import Augmentation
 from facezoo.training.recipes import Loss, Optimizer, Recipe, Stage
 
 if TYPE_CHECKING:
     import tensorflow as tf
 
-__all__ = ["TrainingResult", "run_recipe", "resolve_recipe", "default_strategy"]
+__all__ = ["TrainingResult", "run_recipe", "resolve_recipe", "make_strategy"]
 
 logger = logging.getLogger("facezoo.training")
 
@@ -193,17 +195,76 @@ def resolve_recipe(
     )
 
 
-def default_strategy() -> tf.distribute.Strategy:
-    """``MultiWorkerMirroredStrategy`` when ``TF_CONFIG`` names several workers, ``MirroredStrategy`` over all
-    GPUs when there are several, else TensorFlow's default strategy."""
+def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
+    """The ``tf.distribute`` strategy called ``name`` (one instance of each per process).
+
+    - ``"auto"``: ``"multi-worker"`` when ``TF_CONFIG`` names several workers, ``"mirrored"`` when there are several
+      GPUs, else the current strategy (TensorFlow's default one, on one device, outside any ``strategy.scope()``).
+    - ``"one"``: ``OneDeviceStrategy`` on the first GPU, else the CPU.
+    - ``"mirrored"``: ``MirroredStrategy`` over all GPUs of this machine (the CPU when there is none).
+    - ``"multi-worker"``: ``MultiWorkerMirroredStrategy`` over the cluster in ``TF_CONFIG``.
+
+    Raises:
+        ValueError: an unknown name, ``TF_CONFIG`` malformed or naming a task outside its cluster (TensorFlow reads
+            it for mirrored strategies too), or ``"multi-worker"`` without ``TF_CONFIG``; one line saying what to fix.
+    """
+    if name not in STRATEGIES:
+        raise ValueError(f"Unknown strategy {name!r}; choose from {', '.join(STRATEGIES)} or pass a tf.distribute.Strategy.")
+    config = _tf_config()
+    if name == "multi-worker" and config is None:
+        raise ValueError('strategy "multi-worker" needs TF_CONFIG: set it on every worker (see docs/training.md).')
     import tensorflow as tf
 
-    cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
-    if sum(len(cluster.get(role, [])) for role in ("chief", "worker")) > 1:
+    workers = sum(len(config["cluster"].get(role, [])) for role in ("chief", "worker")) if config else 0
+    if name == "auto":
+        if workers < 2 and len(tf.config.list_logical_devices("GPU")) < 2:
+            return tf.distribute.get_strategy()
+        name = "multi-worker" if workers > 1 else "mirrored"
+    return _strategy(name)
+
+
+@functools.cache
+def _strategy(kind: str) -> tf.distribute.Strategy:
+    import tensorflow as tf
+
+    if kind == "multi-worker":
         return tf.distribute.MultiWorkerMirroredStrategy()
-    if len(tf.config.list_logical_devices("GPU")) > 1:
+    if kind == "mirrored":
         return tf.distribute.MirroredStrategy()
-    return tf.distribute.get_strategy()
+    gpus = tf.config.list_logical_devices("GPU")
+    return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
+
+
+def _tf_config() -> dict[str, Any] | None:
+    """``TF_CONFIG`` parsed and checked for ``MultiWorkerMirroredStrategy`` (``None`` when unset)."""
+    text = os.environ.get("TF_CONFIG", "").strip()
+    if not text:
+        return None
+    example = '{"cluster": {"worker": ["host1:port", "host2:port"]}, "task": {"type": "worker", "index": 0}}'
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"TF_CONFIG is not valid JSON ({error.msg} at character {error.pos}); expected e.g. {example}.") from None
+    cluster = config.get("cluster") if isinstance(config, dict) else None
+    if not isinstance(cluster, dict) or not cluster or not all(
+        isinstance(hosts, list) and hosts and all(isinstance(h, str) and ":" in h for h in hosts) for hosts in cluster.values()
+    ):
+        raise ValueError(f"TF_CONFIG needs a \"cluster\" of \"host:port\" lists, e.g. {example}; got {text[:200]}.")
+    other = sorted(set(cluster) - {"chief", "worker"})
+    if other or len(cluster.get("chief", [])) > 1:
+        found = f"{other} tasks" if other else f"{len(cluster['chief'])} chiefs"
+        raise ValueError(
+            f"TF_CONFIG's cluster has {found}; MultiWorkerMirroredStrategy takes \"worker\" tasks and at most one \"chief\"."
+        )
+    task = config.get("task")
+    kind, index = (task.get("type"), task.get("index")) if isinstance(task, dict) else (None, None)
+    if kind not in cluster or not isinstance(index, int) or not 0 <= index < len(cluster[kind]):
+        sizes = ", ".join(f"{len(hosts)} {role}" for role, hosts in cluster.items())
+        raise ValueError(
+            f"TF_CONFIG's task {task!r} is not in its cluster ({sizes}); set \"task\": "
+            '{"type": "worker", "index": i} with i this worker\'s position in the cluster\'s list.'
+        )
+    return config
 
 
 def run_recipe(
@@ -215,7 +276,7 @@ def run_recipe(
     epochs: int | None = None,
     batch_size: int | None = None,
     image_size: int | tuple[int, int] | None = None,
-    strategy: tf.distribute.Strategy | None = None,
+    strategy: str | tf.distribute.Strategy = "auto",
     mixed_precision: bool | str = "auto",
     resume: bool = True,
     limit: int | None = None,
@@ -237,7 +298,9 @@ def run_recipe(
         epochs: Epochs of every stage (default: the recipe's).
         batch_size: Global batch size, split over the strategy's replicas.
         image_size: ``(height, width)`` or an int, for every stage.
-        strategy: A ``tf.distribute.Strategy``; default :func:`default_strategy`.
+        strategy: ``"auto"``, ``"one"``, ``"mirrored"``, ``"multi-worker"`` (see :func:`make_strategy`) or a
+            ``tf.distribute.Strategy``. Under ``"multi-worker"`` run the same call on every worker: only the chief
+            writes ``output_dir``, which every worker must be able to read (to resume from the same epoch).
         mixed_precision: ``"auto"`` (``mixed_float16`` on GPUs of compute capability >= 7.0), ``True`` or ``False``.
         resume: Continue an interrupted run from its last finished epoch (model and optimizer state) and return a
             finished run's stored result; ``False`` starts again (the previous run is kept aside until the new one
@@ -256,8 +319,10 @@ def run_recipe(
     Raises:
         facezoo.datasets.DatasetNotFoundError: the data is not in ``data_dir`` (the message says how to get it).
         ValueError: bad arguments (image size too small for the model, batch size not divisible by the replica
-            count, unknown overrides, an ``output_dir`` holding a different run or a damaged run file, a
-            ``pretrained/`` folder holding files of its own), all before any training.
+            count, unknown overrides, an ``output_dir`` holding a different run, a damaged run file or given as a
+            URL, a ``pretrained/`` folder holding files of its own, a malformed ``TF_CONFIG``), all before any
+            training.
+        RuntimeError: on a worker other than the chief, the chief stopped before training (its error says why).
     """
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}.")
@@ -274,7 +339,7 @@ def run_recipe(
     )
     if limit is not None and (not isinstance(limit, int) or limit < 1):
         raise ValueError(f"limit must be a positive integer, got {limit!r}.")
-    strategy = strategy or default_strategy()
+    strategy = make_strategy(strategy) if isinstance(strategy, str) else strategy
     replicas = strategy.num_replicas_in_sync
     if recipe.batch_size % replicas:
         raise ValueError(
@@ -282,23 +347,25 @@ def run_recipe(
             f"of {type(strategy).__name__}; use e.g. {recipe.batch_size // replicas * replicas or replicas}."
         )
     use_mixed = _use_mixed_precision(mixed_precision)
-    output_dir = Path(output_dir)
+    if "://" in os.fspath(output_dir):
+        raise ValueError(f"output_dir {os.fspath(output_dir)!r} is a URL; mount the bucket (e.g. with gcsfuse) and pass its path.")
+    shared_dir = output_dir = Path(output_dir)
     args = _training_args(recipe, limit, replicas, type(strategy).__name__, use_mixed, data_dir)
-    if not _is_chief(strategy):
+    if not _is_chief(strategy):  # Other workers write to a temporary folder, removed at the end.
         output_dir = Path(tempfile.mkdtemp(prefix="facezoo-worker-"))
-    finished = _prepare_output_dir(output_dir, args, resume)
+    finished = _follow_chief(strategy, shared_dir, output_dir, lambda: _prepare_output_dir(shared_dir, args, resume))
     if finished is not None:
         return finished
 
     start, cpu_start = time.perf_counter(), time.process_time()
-    data = _Data(recipe, data_dir, limit, on_error)
-    data.check(recipe.splits)
-    from facezoo.hub import check_replaceable
-
-    check_replaceable(output_dir / "pretrained")  # a user's file there would be lost, or fail the run at its end
     previous_policy = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("mixed_float16" if use_mixed else "float32")
     try:
+        data = _Data(recipe, data_dir, limit, on_error)
+        data.check(recipe.splits)
+        from facezoo.hub import check_replaceable
+
+        check_replaceable(output_dir / "pretrained")  # a user's file there would be lost, or fail the run at its end
+        keras.mixed_precision.set_global_policy("mixed_float16" if use_mixed else "float32")
         keras.utils.set_random_seed(recipe.seed)
         with strategy.scope():
             net = _build(recipe, recipe.stage_image_size(recipe.stages[0]))
@@ -340,9 +407,16 @@ def run_recipe(
         _write_atomic(output_dir / "result.json", json.dumps(result.to_json(), indent=2, default=_json_default))
         for previous in output_dir.glob(f"{_PREVIOUS}*"):
             shutil.rmtree(previous, ignore_errors=True)
+        if output_dir != shared_dir:  # Another worker's result points at the chief's files.
+            result = dataclasses.replace(
+                result, output_dir=shared_dir, best_weights=shared_dir / tracker.best_path.name,
+                pretrained_dir=shared_dir / pretrained.name,
+            )
         return result
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
+        if output_dir != shared_dir:
+            shutil.rmtree(output_dir, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -516,6 +590,7 @@ def _run_stage(
         jit = options.get("jit_compile", "auto" if tf.config.list_logical_devices("GPU") else False)
         _compile(net, recipe, stage, jit)
         net.optimizer.build(net.trainable_variables)
+        _fix_keras_distribution(net, strategy)
     initial_epoch = 0
     if state:
         _load_checkpoint(net, tracker.stage_dir(stage.name) / state["weights"])
@@ -556,6 +631,33 @@ def _run_stage(
             )
     tracker.finish_stage(net, stage.name)
     return net
+
+
+def _fix_keras_distribution(net: keras.Model, strategy: tf.distribute.Strategy) -> None:
+    """Work around Keras 3's ``fit`` under ``tf.distribute`` (keras-team/keras#20585).
+
+    1. To build the compiled metrics and losses, ``fit`` and ``evaluate`` open an iterator over the data and reduce
+       its first batch over the replicas. That reduction fails under ``MultiWorkerMirroredStrategy`` (a batch of
+       several tensors), and the extra iterator advances a reshuffling dataset, so epoch 1 would see another order
+       than without a strategy. Build from the dataset's element spec instead: only shapes and dtypes matter.
+    2. Under ``MultiWorkerMirroredStrategy`` Keras reduces every step's logs (scalar metric results) over the
+       workers with ``reduce(MEAN, axis=0)``, which fails on scalars: the steps return them with a batch axis of 1.
+    """
+    import tensorflow as tf
+
+    original = type(net)._maybe_symbolic_build
+
+    def build(iterator: Any = None, data_batch: Any = None) -> None:
+        if iterator is not None:
+            data_batch = iterator.data_adapter.get_tf_dataset().element_spec
+        original(net, data_batch=data_batch)
+
+    def with_batch_axis(step: Callable[[Any], dict]) -> Callable[[Any], dict]:
+        return lambda data: tf.nest.map_structure(lambda value: tf.reshape(value, [1]), step(data))
+
+    net._maybe_symbolic_build = build
+    if _multi_worker(strategy):
+        net.train_step, net.test_step = with_batch_axis(net.train_step), with_batch_axis(net.test_step)
 
 
 class _ResumableEarlyStopping(keras.callbacks.EarlyStopping):
@@ -795,6 +897,63 @@ def _use_mixed_precision(mixed_precision: bool | str) -> bool:
         if capability >= (7, 0):
             return True
     return False
+
+
+def _multi_worker(strategy: tf.distribute.Strategy) -> bool:
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not getattr(resolver, "task_type", None):
+        return False
+    cluster = resolver.cluster_spec().as_dict()
+    return len(cluster.get("chief", [])) + len(cluster.get("worker", [])) > 1
+
+
+_TRAIN, _FINISHED, _FAILED = 1, 2, 3
+
+
+def _follow_chief(
+    strategy: tf.distribute.Strategy, shared_dir: Path, work_dir: Path, prepare: Callable[[], TrainingResult | None]
+) -> TrainingResult | None:
+    """Prepare ``shared_dir`` on the chief (``prepare``); the other workers follow its outcome.
+
+    The chief checks the run folder (or clears it) and tells the others whether to train, return the finished run
+    or stop. Each other worker then copies the chief's checkpoints to its own ``work_dir``, so that every worker
+    resumes from the same epoch (the chief writes nothing more until all workers have joined the first step).
+    """
+    if not _multi_worker(strategy):
+        return prepare()
+    if work_dir == shared_dir:
+        try:
+            finished = prepare()
+        except BaseException:
+            _chief_says(strategy, _FAILED)
+            raise
+        _chief_says(strategy, _TRAIN if finished is None else _FINISHED)
+        return finished
+    try:
+        status = _chief_says(strategy, 0)
+        if status == _FAILED:
+            raise RuntimeError(f"The chief worker stopped before training {shared_dir}; its output says why.")
+        if status == _FINISHED:
+            finished = TrainingResult.load(shared_dir)
+            shutil.rmtree(work_dir, ignore_errors=True)
+            return finished
+        for name in ("checkpoints", "best.weights.h5"):
+            if (shared_dir / name).is_dir():
+                shutil.copytree(shared_dir / name, work_dir / name)
+            elif (shared_dir / name).is_file():
+                shutil.copy2(shared_dir / name, work_dir / name)
+    except BaseException:
+        shutil.rmtree(work_dir, ignore_errors=True)
+        raise
+    return None
+
+
+def _chief_says(strategy: tf.distribute.Strategy, status: int) -> int:
+    """The chief's ``status`` (> 0) on every worker; the others pass 0. A collective: every worker must call it."""
+    import tensorflow as tf
+
+    share = status / len(strategy.extended.worker_devices) if _is_chief(strategy) else 0.0  # per local replica
+    return round(float(strategy.reduce("SUM", strategy.run(lambda: tf.constant(share)), axis=None)))
 
 
 def _is_chief(strategy: tf.distribute.Strategy) -> bool:

@@ -2,8 +2,9 @@
 
 Every helper takes the same arguments: ``data_dir`` (datasets root or the dataset's folder), ``output_dir``
 (default ``runs/<recipe>``), and keyword-only ``model``, ``epochs``, ``batch_size`` (global), ``image_size``,
-``strategy``, ``mixed_precision``, ``resume``, ``limit``, ``seed`` and ``**overrides``; ``None`` keeps the recipe's
-value. See :func:`~facezoo.training.engine.run_recipe` for their meaning.
+``strategy`` (one of :data:`STRATEGIES` or a ``tf.distribute.Strategy``), ``mixed_precision``, ``resume``,
+``limit``, ``seed`` and ``**overrides``; ``None`` keeps the recipe's value. See
+:func:`~facezoo.training.engine.run_recipe` for their meaning.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from facezoo.training.engine import TrainingResult
 
 __all__ = [
+    "STRATEGIES",
     "fit_selfie_resnet",
     "fit_age_cnn",
     "fit_person_attributes",
@@ -44,6 +46,9 @@ __all__ = [
 ]
 
 PathLike = str | os.PathLike
+
+#: The names ``strategy=`` takes: see :func:`facezoo.training.engine.make_strategy`.
+STRATEGIES = ("auto", "one", "mirrored", "multi-worker")
 
 
 def _fit(
@@ -66,7 +71,7 @@ def fit_selfie_resnet(
     epochs: int | None = None,
     batch_size: int | None = None,
     image_size: int | tuple[int, int] | None = None,
-    strategy: tf.distribute.Strategy | None = None,
+    strategy: str | tf.distribute.Strategy = "auto",
     mixed_precision: bool | str = "auto",
     resume: bool = True,
     limit: int | None = None,
@@ -138,7 +143,7 @@ def fit_age_cnn(
     epochs: int | None = None,
     batch_size: int | None = None,
     image_size: int | tuple[int, int] | None = None,
-    strategy: tf.distribute.Strategy | None = None,
+    strategy: str | tf.distribute.Strategy = "auto",
     mixed_precision: bool | str = "auto",
     resume: bool = True,
     limit: int | None = None,
@@ -175,7 +180,7 @@ def fit_person_attributes(
     epochs: int | None = None,
     batch_size: int | None = None,
     image_size: int | tuple[int, int] | None = None,
-    strategy: tf.distribute.Strategy | None = None,
+    strategy: str | tf.distribute.Strategy = "auto",
     mixed_precision: bool | str = "auto",
     resume: bool = True,
     limit: int | None = None,
@@ -212,7 +217,7 @@ def fit_celeba_gender(
     epochs: int | None = None,
     batch_size: int | None = None,
     image_size: int | tuple[int, int] | None = None,
-    strategy: tf.distribute.Strategy | None = None,
+    strategy: str | tf.distribute.Strategy = "auto",
     mixed_precision: bool | str = "auto",
     resume: bool = True,
     limit: int | None = None,
@@ -245,7 +250,7 @@ def fit_attractive_net(
     epochs: int | None = None,
     batch_size: int | None = None,
     image_size: int | tuple[int, int] | None = None,
-    strategy: tf.distribute.Strategy | None = None,
+    strategy: str | tf.distribute.Strategy = "auto",
     mixed_precision: bool | str = "auto",
     resume: bool = True,
     limit: int | None = None,
@@ -279,7 +284,7 @@ def fit_utkface(
     epochs: int | None = None,
     batch_size: int | None = None,
     image_size: int | tuple[int, int] | None = None,
-    strategy: tf.distribute.Strategy | None = None,
+    strategy: str | tf.distribute.Strategy = "auto",
     mixed_precision: bool | str = "auto",
     resume: bool = True,
     limit: int | None = None,
@@ -315,7 +320,7 @@ def fit_face_backbone(
     epochs: int | None = None,
     batch_size: int | None = None,
     image_size: int | tuple[int, int] | None = None,
-    strategy: tf.distribute.Strategy | None = None,
+    strategy: str | tf.distribute.Strategy = "auto",
     mixed_precision: bool | str = "auto",
     resume: bool = True,
     limit: int | None = None,
