@@ -62,12 +62,12 @@ def test_predict_bad_input_is_one_line(capsys, model_dir, tmp_path):
     assert code == 1 and out == "" and err.count("\n") == 1 and err.startswith("facezoo: error:")
 
 
-def test_datasets_lists_all_six(capsys):
+def test_datasets_lists_every_dataset(capsys):
     code, out, err = run(capsys, "datasets")
     assert code == 0 and err == ""
     assert out.splitlines()[0].split() == ["dataset", "images", "targets", "download"]
     names = [line.split()[0] for line in out.splitlines()[2:]]
-    assert names == ["celeba", "imfdb_age", "person_attributes", "scut_fbp5500", "selfie", "utkface"]
+    assert names == ["celeba", "faces", "imfdb_age", "person_attributes", "scut_fbp5500", "selfie", "utkface"]
     assert "manual (login)" in out and "age, gender, race" in out
 
 

@@ -188,7 +188,7 @@ def test_selfie_resnet_trains_a_step_on_cpu():
         (lambda: facezoo.models.age_cnn(num_classes=1), "num_classes must be an integer >= 2"),
         (lambda: facezoo.models.celeba_inception_v3(input_shape=(64, 64, 3)), "at least 75"),
         (lambda: facezoo.models.attractive_net(input_shape=(224, 224)), "(height, width, 3)"),
-        (lambda: facezoo.models.attractive_net(backbone_weights="places"), "backbone_weights must be one of"),
+        (lambda: facezoo.models.attractive_net(backbone_weights="places"), "backbone_weights must be None, 'imagenet' or"),
         (lambda: facezoo.models.person_attributes_densenet121(pooling="max"), "pooling must be one of"),
         (lambda: facezoo.models.utkface_multitask(dropout=1.5), "dropout must be in [0, 1)"),
         (lambda: facezoo.create_model("age_cnn", layers=3), "unknown config layers; allowed: variant"),

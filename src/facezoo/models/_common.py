@@ -93,7 +93,13 @@ def copy_backbone_weights(backbone: keras.Model, source: str | None, *, model: s
 
     from facezoo.registry import create_model
 
-    donor = create_model(source, pretrained=True)
+    try:
+        donor = create_model(source, pretrained=True)
+    except (ValueError, FileNotFoundError) as error:
+        raise ValueError(
+            f"{model}: backbone_weights must be None, 'imagenet' or a facezoo model with weights such as "
+            f"'face_mobilenet_v2.faces'; {source!r} gave: {error}"
+        ) from error
     shapes = [tuple(w.shape) for w in backbone.weights]
     for layer in donor.layers:
         if isinstance(layer, keras.Model) and [tuple(w.shape) for w in layer.weights] == shapes:
