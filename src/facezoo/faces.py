@@ -250,11 +250,13 @@ def _model_key(model: ModelInput) -> str:
 
 
 def _default_models() -> list[str]:
-    """Every model with embedded weights whose dataset is made of face crops."""
+    """Every task model with embedded weights whose dataset is made of face crops (not the face backbone, whose
+    pretraining heads the task models fine-tuned from it answer better)."""
     names = []
     for name in list_models(pretrained=True):
         info = model_info(name)
-        if info.default_weights and info.default_weights.embedded and info.face_geometry is not None:
+        weights = info.default_weights
+        if weights and weights.embedded and info.face_geometry is not None and info.family != "face_backbone":
             names.append(name)
     return names
 
@@ -274,8 +276,8 @@ def analyze(
 
     Args:
         images: One image or a sequence: paths, PIL images or arrays (see :func:`facezoo.inference.read_image`).
-        models: Model objects, registered names or ``NAME.TAG``s; ``None``: every model with embedded weights
-            trained on face crops.
+        models: Model objects, registered names or ``NAME.TAG``s; ``None``: every task model with embedded weights
+            trained on face crops (the face backbone only when named).
         detector: A callable as in :func:`detect_faces`; default MTCNN.
         align: Map the five landmarks onto each model's :class:`FaceGeometry` (similarity transform); ``False``
             crops the detector's box enlarged by 20 % instead (less accurate; needs no geometry).
