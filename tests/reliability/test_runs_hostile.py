@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import shutil
@@ -13,7 +15,7 @@ import pytest
 
 import facezoo
 from facezoo import datasets, training
-from facezoo.hub import WEIGHTS_NAME, InvalidWeightsError, from_pretrained, save_pretrained
+from facezoo.hub import METADATA_NAME, WEIGHTS_NAME, ChecksumError, InvalidWeightsError, from_pretrained, save_pretrained
 
 from .helpers import jpeg, utk_names
 
@@ -147,6 +149,11 @@ def _damaged_copies(folder: Path, tmp_path: Path, wanted: int = 3) -> list[Path]
             copy.mkdir()
             for entry in folder.iterdir():
                 (copy / entry.name).write_bytes(damaged if entry.name == WEIGHTS_NAME else entry.read_bytes())
+            # facezoo.json records the damaged bytes (as if damaged before saving), so its checksum lets them through
+            # and the HDF5 reader is what must name the file.
+            metadata = json.loads((copy / METADATA_NAME).read_text())
+            metadata["files"][WEIGHTS_NAME] = {"sha256": hashlib.sha256(damaged).hexdigest(), "size": len(damaged)}
+            (copy / METADATA_NAME).write_text(json.dumps(metadata))
             copies.append(copy)
             if len(copies) == wanted:
                 break
@@ -160,6 +167,9 @@ def test_damaged_hdf5_metadata_is_one_line_naming_the_file(tmp_path):
     for copy in copies:
         with pytest.raises(InvalidWeightsError, match=rf"{WEIGHTS_NAME} \({copy / WEIGHTS_NAME}\) is a damaged"):
             from_pretrained(copy)
+    (copies[0] / METADATA_NAME).write_bytes((folder / METADATA_NAME).read_bytes())  # the checksum of the good file
+    with pytest.raises(ChecksumError, match=rf"{WEIGHTS_NAME} differs from {METADATA_NAME}"):
+        from_pretrained(copies[0])
 
 
 def test_save_pretrained_folders_follow_the_umask(tmp_path):

@@ -166,7 +166,7 @@ def test_two_workers_match_one_process(cluster, selfies, tmp_path):
     assert sorted(p.relative_to(output).as_posix() for p in output.rglob("*") if p.is_file()) == [
         "best.weights.h5", "checkpoints/best.json", "checkpoints/train/final.weights.h5",
         "checkpoints/train/state.json", "curves.png", "history.csv", "pretrained/README.md", "pretrained/config.json",
-        "pretrained/model.weights.h5", "pretrained/training_args.json", "result.json", "run.json",
+        "pretrained/facezoo.json", "pretrained/metadata.json", "pretrained/model.weights.h5", "result.json", "run.json",
     ]
     assert [row["epoch"] for row in _history(output)] == ["1", "2"]
 

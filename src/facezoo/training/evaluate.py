@@ -287,7 +287,8 @@ def _check_kinds(specs: dict[str, OutputSpec], mapping: dict[str, str], dataset:
                 f"target {target!r} is a regression ({head.units or 'values'}); evaluate the model on a dataset "
                 "with its heads."
             )
-        bad = values[(values < 0) | (values >= n) | (values != np.round(values))]
+        values = values[~missing_labels(values)]  # -1: no label (mixed datasets); left out of the metrics
+        bad = values[(values >= n) | (values != np.round(values))]
         if bad.size:
             raise ValueError(
                 f"{name}'s target {target!r} holds {bad[0]!r}, not a class index of model output {output!r} "
