@@ -35,16 +35,13 @@ import json
 import os
 import re
 import shutil
-import socket
 import tempfile
 import time
-import urllib.parse
-import urllib.request
 import warnings
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from facezoo import _citations
+from facezoo import _citations, _network
 from facezoo.registry import WeightsInfo, create_model, list_models, model_info
 
 if TYPE_CHECKING:
@@ -102,7 +99,6 @@ REPO_ID_PLACEHOLDER = "YOUR_ORG/YOUR_MODEL"
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _HUB_LICENSE_ID = re.compile(r"[a-z0-9][a-z0-9.\-]*")
-_CONNECT_TIMEOUT_S = 2.0
 
 
 class HubError(Exception):
@@ -890,27 +886,12 @@ def _check_reachable(endpoint: str, *, doing: str) -> None:
     """Raise :class:`HubUnreachableError` if no TCP connection to ``endpoint`` opens within a few seconds
     (``FACEZOO_HUB_RETRIES`` more attempts after the first, default 1), instead of ``huggingface_hub``'s retries
     of over 20 s. Skipped when a proxy handles the endpoint: the proxy decides then."""
-    url = urllib.parse.urlsplit(endpoint)
-    host = url.hostname or ""
-    if urllib.request.getproxies() and not urllib.request.proxy_bypass(host):
-        return
-    port = url.port or (443 if url.scheme == "https" else 80)
-    try:
-        retries = max(0, int(os.environ.get(RETRIES_ENV, "1")))
-    except ValueError:
-        raise ValueError(f"{RETRIES_ENV} must be a whole number, got {os.environ[RETRIES_ENV]!r}.") from None
-    for attempt in range(retries + 1):
-        try:
-            socket.create_connection((host, port), timeout=_CONNECT_TIMEOUT_S).close()
-            return
-        except OSError as error:
-            reason = error.strerror or type(error).__name__
-            if attempt < retries:
-                time.sleep(min(2.0**attempt * 0.5, 8.0))
-    raise HubUnreachableError(
-        f"Cannot {doing}: {endpoint} could not be reached ({reason}, {retries + 1} attempts). Check the network and "
-        f"HF_ENDPOINT; set {RETRIES_ENV}=N to retry N times, or HF_HUB_OFFLINE=1 to use cached files only."
-    )
+    problem = _network.unreachable(endpoint, retries_env=RETRIES_ENV)
+    if problem:
+        raise HubUnreachableError(
+            f"Cannot {doing}: {endpoint} could not be reached ({problem}). Check the network and HF_ENDPOINT; set "
+            f"{RETRIES_ENV}=N to retry N times, or HF_HUB_OFFLINE=1 to use cached files only."
+        )
 
 
 def _download(

@@ -154,3 +154,18 @@ def test_unsafe_archives_are_refused(tmp_path, archive):
     with pytest.raises(UnsafeArchiveError, match="outside"):
         extract_archive(path, tmp_path / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def test_unreachable_server_fails_fast_with_one_line(tmp_path, monkeypatch):
+    import socket
+    import time
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.delenv("FACEZOO_NETWORK_RETRIES", raising=False)
+    start = time.perf_counter()
+    with pytest.raises(engine.DownloadError, match=rf"127.0.0.1:{port}/a.zip could not be reached .*FACEZOO_NETWORK_RETRIES") as error:
+        engine.download_file(f"http://127.0.0.1:{port}/a.zip", tmp_path / "a.zip")
+    assert time.perf_counter() - start < 5 and "\n" not in str(error.value)
+    assert not list(tmp_path.iterdir())

@@ -25,6 +25,7 @@ from urllib.parse import urlencode, urljoin
 
 import requests
 
+from facezoo import _network
 from facezoo.datasets.core import is_dataset_dir
 from facezoo.datasets.extract import ArchiveError, extract_archive, is_archive
 
@@ -127,6 +128,12 @@ def download_file(
         ManualDownloadRequired: The server answered a quota or login page.
         DownloadError: Every attempt failed, or the server answered an HTTP error that is not transient.
     """
+    problem = _network.unreachable(url)  # a few seconds, not the retries below, when the server is out of reach
+    if problem:
+        raise DownloadError(
+            f"Cannot download {dest.name}: {url} could not be reached ({problem}). Check the network, set "
+            f"{_network.RETRIES_ENV}=N to retry N times, or download it by hand. {manual_hint}".rstrip()
+        )
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     with requests.Session() as session:
