@@ -60,7 +60,7 @@ def backbone_weights_arg(backbone_weights: str | None, *, model: str, file_name:
     if backbone_weights is not None and not isinstance(backbone_weights, str):
         raise ValueError(
             f"{model}: backbone_weights must be None, 'imagenet' or a facezoo model source such as "
-            f"'face_mobilenet_v2.faces'; got {backbone_weights!r}."
+            f"'runs/face_backbone/pretrained'; got {backbone_weights!r}."
         )
     if backbone_weights != "imagenet":
         return None
@@ -77,14 +77,14 @@ def backbone_weights_arg(backbone_weights: str | None, *, model: str, file_name:
         raise ValueError(
             f"{model}: ImageNet weights file {file_name!r} could not be downloaded ({type(error).__name__}). "
             f"Place it by hand in {cache_dir} (Keras looks there; set KERAS_HOME to move it), "
-            "or use backbone_weights=None or a facezoo backbone such as 'face_mobilenet_v2.faces'."
+            "or use backbone_weights=None or a facezoo backbone (a fit_face_backbone folder)."
         ) from error
     return "imagenet"
 
 
 def copy_backbone_weights(backbone: keras.Model, source: str | None, *, model: str) -> None:
     """Load into ``backbone`` the weights of the same backbone inside another facezoo model: ``source`` is anything
-    ``facezoo.create_model`` takes with weights (``"face_mobilenet_v2.faces"``, a ``save_pretrained`` folder,
+    ``facezoo.create_model`` takes with weights (a weight name ``"NAME.TAG"``, a ``save_pretrained`` folder,
     ``hf://...``); ``None`` and ``"imagenet"`` (which keras.applications loads itself) do nothing. Weights of
     convolutional backbones do not depend on the input size."""
     if source is None or source == "imagenet":
@@ -98,7 +98,7 @@ def copy_backbone_weights(backbone: keras.Model, source: str | None, *, model: s
     except (ValueError, FileNotFoundError) as error:
         raise ValueError(
             f"{model}: backbone_weights must be None, 'imagenet' or a facezoo model with weights such as "
-            f"'face_mobilenet_v2.faces'; {source!r} gave: {error}"
+            f"'runs/face_backbone/pretrained'; {source!r} gave: {error}"
         ) from error
     shapes = [tuple(w.shape) for w in backbone.weights]
     for layer in donor.layers:
@@ -107,7 +107,7 @@ def copy_backbone_weights(backbone: keras.Model, source: str | None, *, model: s
             return
     raise ValueError(
         f"{model}: {source!r} has no backbone like {backbone.name}; pass a facezoo model built on the same one, "
-        "e.g. backbone_weights='face_mobilenet_v2.faces'."
+        "e.g. the folder fit_face_backbone writes."
     )
 
 

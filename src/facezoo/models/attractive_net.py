@@ -71,7 +71,7 @@ def attractive_net(
     Args:
         input_shape: RGB input (height, width, 3), floats in [0, 255].
         backbone_weights: ``None`` (random init), ``"imagenet"`` (keras.applications weights) or the backbone of
-            a facezoo model: ``"face_mobilenet_v2.faces"`` (face-pretrained), a ``save_pretrained`` folder or
+            a facezoo model: a weight name (``"NAME.TAG"``), a ``save_pretrained`` folder (e.g. ``fit_face_backbone``'s) or
             ``hf://`` repository of a MobileNetV2-based facezoo model. Batch-norm momentum is 0.99 except for
             ImageNet weights (0.999, keras.applications' own).
         freeze_backbone: Freeze MobileNetV2 (stage 1 of the recipe: 1,281 trainable parameters).

@@ -1,7 +1,8 @@
 """facezoo's face-pretrained MobileNetV2: the backbone of AttractiveNet, trained on the zoo's own face datasets.
 
 Not from a write-up. ImageNet weights cannot be had everywhere (nor here); this model gives the zoo's recipes a
-face-specific initialisation instead: ``attractive_net(backbone_weights="face_mobilenet_v2.faces")``.
+face-specific initialisation instead: ``attractive_net(backbone_weights="runs/face_backbone/pretrained")`` (the
+folder ``fit_face_backbone`` writes; a weight name such as ``"face_mobilenet_v2.TAG"`` once weights are published).
 """
 
 from __future__ import annotations
