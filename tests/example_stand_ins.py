@@ -1,4 +1,4 @@
-"""Tiny registered stand-ins for DenseNet121 and MobileNetV2, so example smoke-runs train in seconds.
+"""Tiny registered stand-ins for DenseNet121 and MobileNetV2, so example smoke-runs and fit tests train in seconds.
 
 Importing this module registers ``stand_in_person_attributes`` and ``stand_in_attractive_net`` with the outputs of
 the real models: ``tests/test_examples.py`` imports it in the example's process before running the script, and the
@@ -46,7 +46,30 @@ def stand_in_attractive_net(input_shape=(32, 32, 3), freeze_backbone=True):
     return keras.Model(inputs, layers.Dense(1, name="beauty")(x), name="stand_in_attractive_net")
 
 
-STAND_INS = {"stand_in_person_attributes": "person_attributes_densenet121", "stand_in_attractive_net": "attractive_net"}
+def stand_in_face_backbone(input_shape=(32, 32, 3)):
+    """A backbone sub-model -> global average pooling -> the face backbone's five heads."""
+    import keras
+    from keras import layers
+
+    from facezoo.datasets.faces import HEADS
+
+    inputs = keras.Input(input_shape, name="image")
+    scaled = layers.Rescaling(1 / 127.5, offset=-1)(inputs)
+    x = layers.GlobalAveragePooling2D()(_backbone(input_shape, "backbone")(scaled))
+    outputs = {
+        spec.name: layers.Dense(1, name=spec.name)(x)
+        if spec.kind == "regression"
+        else layers.Dense(len(spec.labels), activation="softmax", name=spec.name)(x)
+        for spec in HEADS
+    }
+    return keras.Model(inputs, outputs, name="stand_in_face_backbone")
+
+
+STAND_INS = {
+    "stand_in_person_attributes": "person_attributes_densenet121",
+    "stand_in_attractive_net": "attractive_net",
+    "stand_in_face_backbone": "face_mobilenet_v2",
+}
 
 
 def register() -> tuple[str, ...]:

@@ -24,7 +24,7 @@ CASES = {
     "fit_celeba_gender": dict(image_size=(36, 30)),
     "fit_attractive_net": dict(model="stand_in_attractive_net", image_size=32),
     "fit_utkface": dict(image_size=32, width=4),
-    "fit_face_backbone": dict(image_size=32),
+    "fit_face_backbone": dict(model="stand_in_face_backbone", image_size=32),
 }
 STAGES = {"fit_person_attributes": 5, "fit_attractive_net": 2, "fit_face_backbone": 2}
 
