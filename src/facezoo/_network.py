@@ -16,7 +16,8 @@ _CONNECT_TIMEOUT_S = 2.0
 
 def unreachable(url: str, *, retries_env: str = RETRIES_ENV) -> str | None:
     """Why no TCP connection to ``url``'s host opens (e.g. ``"Connection refused, 2 attempts"``; ``retries_env``
-    more attempts after the first, default 1, about 5 s in all), or ``None`` when one does. A proxy in the way decides for itself: ``None`` then."""
+    more attempts after the first, default 1, about 5 s in all), or ``None`` when one does. A proxy in the way
+    decides for itself: ``None`` then."""
     parts = urllib.parse.urlsplit(url)
     host = parts.hostname or ""
     if urllib.request.getproxies() and not urllib.request.proxy_bypass(host):
