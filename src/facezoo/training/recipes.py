@@ -416,6 +416,16 @@ _FACE_LOSSES = {
 #: so the weights bring the heads' contributions to similar scales: age's Huber is ~5 x years of error.
 _FACE_LOSS_WEIGHTS = {"age": 0.15, "gender": 2.0, "race": 2.0, "age_class": 1.0, "beauty": 10.0}
 
+_FACE_STAGE = Stage(
+    name="96px",
+    epochs=6,
+    optimizer=Optimizer("adam", 2e-3, schedule="cosine", warmup_epochs=1),
+    losses=_FACE_LOSSES,
+    loss_weights=_FACE_LOSS_WEIGHTS,
+    augmentation=_FACE_AUGMENTATION,
+    image_size=(96, 96),
+)
+
 #: facezoo's face backbone: MobileNetV2 multi-task on the union of the zoo's face datasets' training splits, with
 #: progressive resizing (most epochs at 96 px, the last at 128 px) and a warm-up + cosine schedule per stage.
 FACE_BACKBONE = Recipe(
@@ -426,22 +436,9 @@ FACE_BACKBONE = Recipe(
     batch_size=64,
     targets={head: head for head in _FACE_LOSSES},
     stages=(
-        Stage(
-            name="96px",
-            epochs=6,
-            optimizer=Optimizer("adam", 2e-3, schedule="cosine", warmup_epochs=1),
-            losses=_FACE_LOSSES,
-            loss_weights=_FACE_LOSS_WEIGHTS,
-            augmentation=_FACE_AUGMENTATION,
-            image_size=(96, 96),
-        ),
-        Stage(
-            name="128px",
-            epochs=2,
-            optimizer=Optimizer("adam", 3e-4, schedule="cosine"),
-            losses=_FACE_LOSSES,
-            loss_weights=_FACE_LOSS_WEIGHTS,
-            augmentation=_FACE_AUGMENTATION,
+        _FACE_STAGE,
+        replace(
+            _FACE_STAGE, name="128px", epochs=2, optimizer=Optimizer("adam", 3e-4, schedule="cosine"), image_size=None
         ),
     ),
     reference="facezoo: face backbone (MobileNetV2, 5 masked heads, Adam 2e-3 warm-up + cosine, 96 px then 128 px)",
