@@ -475,9 +475,10 @@ class _Data:
             out, weights = {}, {}
             for output, head in targets.items():
                 value = tf.cast(y[head], tf.float32)
-                known = value >= 0 if kinds[output] != "regression" else tf.math.is_finite(value)
-                value = tf.where(known, value, tf.zeros_like(value))
-                weights[output] = tf.cast(known, tf.float32)
+                if masked:
+                    known = value >= 0 if kinds[output] != "regression" else tf.math.is_finite(value)
+                    value = tf.where(known, value, tf.zeros_like(value))
+                    weights[output] = tf.cast(known, tf.float32)
                 if kinds[output] == "classification":
                     out[output] = tf.cast(value, tf.int32)
                 else:
