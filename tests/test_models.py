@@ -48,13 +48,15 @@ def as_dict(info: facezoo.ModelInfo, prediction) -> dict[str, np.ndarray]:
 def test_registry_lists_the_builders():
     assert ALL_MODELS == sorted(
         [
-            "age_cnn", "age_vgg16", "attractive_net", "celeba_cnn", "celeba_inception_v3", "face_mobilenet_v2",
-            "person_attributes_densenet121", "selfie_cnn", "selfie_resnet", "utkface_multitask",
+            "age_cnn", "age_mobilenet_v2", "age_vgg16", "attractive_net", "celeba_cnn", "celeba_inception_v3",
+            "face_mobilenet_v2", "person_attributes_densenet121", "selfie_cnn", "selfie_resnet",
+            "utkface_mobilenet_v2", "utkface_multitask",
         ]
     )
     assert facezoo.list_models("selfie_*") == ["selfie_cnn", "selfie_resnet"]
     assert facezoo.list_models("*net*") == [
-        "attractive_net", "face_mobilenet_v2", "person_attributes_densenet121", "selfie_resnet"
+        "age_mobilenet_v2", "attractive_net", "face_mobilenet_v2", "person_attributes_densenet121",
+        "selfie_resnet", "utkface_mobilenet_v2",
     ]
     assert all(getattr(facezoo.models, name).__name__ == name for name in ALL_MODELS)
 

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Sequence
 if TYPE_CHECKING:
     import keras
 
+    from facezoo.registry import OutputSpec
+
 
 def check_input_shape(input_shape: Sequence[int], *, min_size: int, model: str) -> tuple[int, int, int]:
     """Validate an ``(height, width, 3)`` input shape; ``min_size`` is the smallest side the model's
@@ -109,6 +111,54 @@ def copy_backbone_weights(backbone: keras.Model, source: str | None, *, model: s
         f"{model}: {source!r} has no backbone like {backbone.name}; pass a facezoo model built on the same one, "
         "e.g. the folder fit_face_backbone writes."
     )
+
+
+def mobilenet_v2_with_heads(
+    name: str,
+    input_shape: Sequence[int],
+    heads: Sequence[OutputSpec],
+    *,
+    dropout: float,
+    backbone_weights: str | None,
+    freeze_backbone: bool = False,
+    priors: dict[str, tuple[float, float]] | None = None,
+) -> keras.Model:
+    """MobileNetV2 (no top, average pooling, batch-norm momentum 0.99), dropout, then one head per output spec:
+    softmax for classification, linear for regression (``offset + scale * z`` with ``priors[head]``, so an untrained
+    head starts near the data's mean and spread); a single head is the model's only output, several a dict. Inputs
+    in [0, 255] are scaled to [-1, 1] inside.
+    ``backbone_weights`` as for :func:`backbone_weights_arg` and :func:`copy_backbone_weights`."""
+    import keras
+    from keras import layers
+
+    if not 0 <= dropout < 1:
+        raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout!r}.")
+    shape = check_input_shape(input_shape, min_size=32, model=name)
+    weights = backbone_weights_arg(backbone_weights, model=name, file_name=mobilenet_v2_file(shape))
+    inputs, x = scaled_input(shape, scale=1.0 / 127.5, offset=-1.0)
+    backbone = keras.applications.MobileNetV2(include_top=False, weights=weights, input_shape=shape, pooling="avg")
+    for layer in backbone.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            layer.momentum = 0.99
+    copy_backbone_weights(backbone, backbone_weights, model=name)
+    backbone.trainable = not freeze_backbone
+    features = layers.Dropout(dropout, name="head_dropout")(backbone(x))
+    outputs = {}
+    for spec in heads:
+        if spec.kind == "regression":
+            offset, scale = (priors or {}).get(spec.name, (0.0, 1.0))
+            z = layers.Dense(1, name=f"{spec.name}_linear")(features)
+            outputs[spec.name] = layers.Rescaling(scale, offset=offset, name=spec.name)(z)
+        else:
+            outputs[spec.name] = layers.Dense(len(spec.labels), activation="softmax", name=spec.name)(features)
+    return keras.Model(inputs, outputs if len(outputs) > 1 else next(iter(outputs.values())), name=name)
+
+
+def mobilenet_v2_file(shape: tuple[int, int, int]) -> str:
+    """The keras.applications ImageNet weights file MobileNetV2 (no top) loads for ``shape``."""
+    # keras.applications picks the 224 weights for sizes it has no weights for.
+    rows = shape[0] if shape[0] == shape[1] and shape[0] in (96, 128, 160, 192, 224) else 224
+    return f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{rows}_no_top.h5"
 
 
 def _subdir(file_name: str) -> str:

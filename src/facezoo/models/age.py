@@ -15,6 +15,7 @@ from facezoo.models._common import (
     check_input_shape,
     check_positive_int,
     copy_backbone_weights,
+    mobilenet_v2_with_heads,
     scaled_input,
 )
 from facezoo.registry import OutputSpec, WeightsInfo, register_model
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     import keras
 
 REFERENCE = "001: Age detection of Indian actors (IMFDB), small CNN and VGG16 transfer"
+FACEZOO_REFERENCE = "facezoo: MobileNetV2 from the face backbone, fine-tuned on IMFDB age classes (no write-up)"
 AGE_LABELS = ("YOUNG", "MIDDLE", "OLD")
 
 
@@ -151,3 +153,44 @@ def age_vgg16(
     x = layers.Dense(256, activation="relu")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="age")(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+@register_model(
+    family="age",
+    task="classification",
+    outputs=_age_outputs(),
+    dataset="imfdb_age",
+    reference=FACEZOO_REFERENCE,
+    num_params=2_261_827,
+)
+def age_mobilenet_v2(
+    input_shape: tuple[int, int, int] = (128, 128, 3),
+    num_classes: int = 3,
+    dropout: float = 0.2,
+    backbone_weights: str | None = None,
+    freeze_backbone: bool = False,
+) -> keras.Model:
+    """facezoo's age-class model, not the write-up's: MobileNetV2 (no top, average pooling) -> dropout -> softmax,
+    meant to start from the face backbone (``backbone_weights="face_mobilenet_v2.faces"``).
+
+    Args:
+        input_shape: RGB input (height, width, 3), floats in [0, 255], scaled to [-1, 1] inside.
+        num_classes: Output classes; 3 means YOUNG, MIDDLE, OLD.
+        dropout: Dropout rate on the pooled features.
+        backbone_weights: ``None`` (random init), ``"imagenet"`` or the MobileNetV2 of a facezoo model (a weight
+            name, a ``save_pretrained`` folder or an ``hf://`` repository).
+        freeze_backbone: Freeze MobileNetV2 (only the head trains).
+
+    Returns:
+        A model mapping images to class probabilities, shape (N, num_classes).
+    """
+    name = "age_mobilenet_v2"
+    check_positive_int(num_classes, name="num_classes", model=name, minimum=2)
+    return mobilenet_v2_with_heads(
+        name,
+        input_shape,
+        _age_outputs(num_classes),
+        dropout=dropout,
+        backbone_weights=backbone_weights,
+        freeze_backbone=freeze_backbone,
+    )

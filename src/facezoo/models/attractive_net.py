@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from facezoo.models._common import backbone_weights_arg, check_input_shape, copy_backbone_weights, scaled_input
+from facezoo.models._common import (
+    backbone_weights_arg,
+    check_input_shape,
+    copy_backbone_weights,
+    mobilenet_v2_file,
+    scaled_input,
+)
 from facezoo.registry import OutputSpec, WeightsInfo, register_model
 
 if TYPE_CHECKING:
@@ -84,9 +90,7 @@ def attractive_net(
 
     name = "attractive_net"
     shape = check_input_shape(input_shape, min_size=32, model=name)
-    weights = backbone_weights_arg(
-        backbone_weights, model=name, file_name=_mobilenet_v2_file(shape)
-    )
+    weights = backbone_weights_arg(backbone_weights, model=name, file_name=mobilenet_v2_file(shape))
     inputs, x = scaled_input(shape, scale=1.0 / 127.5, offset=-1.0)
     backbone = keras.applications.MobileNetV2(include_top=False, weights=weights, input_shape=shape, pooling="avg")
     if weights is None:
@@ -99,9 +103,3 @@ def attractive_net(
     backbone.trainable = not freeze_backbone
     outputs = layers.Dense(1, name="beauty")(backbone(x))
     return keras.Model(inputs, outputs, name=name)
-
-
-def _mobilenet_v2_file(shape: tuple[int, int, int]) -> str:
-    # keras.applications picks the 224 weights for sizes it has no weights for.
-    rows = shape[0] if shape[0] == shape[1] and shape[0] in (96, 128, 160, 192, 224) else 224
-    return f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{rows}_no_top.h5"

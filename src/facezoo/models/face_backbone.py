@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from facezoo.datasets.faces import HEADS
-from facezoo.models._common import check_input_shape, scaled_input
+from facezoo.models._common import mobilenet_v2_with_heads
 from facezoo.registry import register_model
 
 if TYPE_CHECKING:
@@ -30,7 +30,9 @@ REGRESSION_PRIORS = {"age": (33.0, 20.0), "beauty": (3.0, 0.7)}
     reference=REFERENCE,
     num_params=2_273_356,
 )
-def face_mobilenet_v2(input_shape: tuple[int, int, int] = (128, 128, 3), dropout: float = 0.2) -> keras.Model:
+def face_mobilenet_v2(
+    input_shape: tuple[int, int, int] = (128, 128, 3), dropout: float = 0.2, backbone_weights: str | None = None
+) -> keras.Model:
     """MobileNetV2 (no top, average pooling) with one head per face label of ``facezoo.datasets.faces``.
 
     The backbone is ``keras.applications.MobileNetV2`` (batch-norm momentum 0.99, as AttractiveNet uses from
@@ -40,29 +42,18 @@ def face_mobilenet_v2(input_shape: tuple[int, int, int] = (128, 128, 3), dropout
     Args:
         input_shape: RGB input (height, width, 3), floats in [0, 255], scaled to [-1, 1] inside.
         dropout: Dropout rate on the pooled features before the heads.
+        backbone_weights: ``None`` (random init), ``"imagenet"`` (keras.applications weights: pretraining from
+            ImageNet, where they can be downloaded) or the MobileNetV2 of a facezoo model (a weight name, a
+            ``save_pretrained`` folder or ``hf://`` repository), e.g. an earlier face backbone to train further.
 
     Returns:
         A model mapping images to a dict of the five heads.
     """
-    import keras
-    from keras import layers
-
-    name = "face_mobilenet_v2"
-    if not 0 <= dropout < 1:
-        raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout!r}.")
-    shape = check_input_shape(input_shape, min_size=32, model=name)
-    inputs, x = scaled_input(shape, scale=1.0 / 127.5, offset=-1.0)
-    backbone = keras.applications.MobileNetV2(include_top=False, weights=None, input_shape=shape, pooling="avg")
-    for layer in backbone.layers:
-        if isinstance(layer, layers.BatchNormalization):
-            layer.momentum = 0.99
-    features = layers.Dropout(dropout, name="head_dropout")(backbone(x))
-    outputs = {}
-    for spec in HEADS:
-        if spec.kind == "regression":
-            offset, scale = REGRESSION_PRIORS[spec.name]
-            z = layers.Dense(1, name=f"{spec.name}_linear")(features)
-            outputs[spec.name] = layers.Rescaling(scale, offset=offset, name=spec.name)(z)
-        else:
-            outputs[spec.name] = layers.Dense(len(spec.labels), activation="softmax", name=spec.name)(features)
-    return keras.Model(inputs, outputs, name=name)
+    return mobilenet_v2_with_heads(
+        "face_mobilenet_v2",
+        input_shape,
+        HEADS,
+        dropout=dropout,
+        backbone_weights=backbone_weights,
+        priors=REGRESSION_PRIORS,
+    )

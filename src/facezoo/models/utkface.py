@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from facezoo.models._common import check_input_shape, check_positive_int, scaled_input
+from facezoo.models._common import check_input_shape, check_positive_int, mobilenet_v2_with_heads, scaled_input
 from facezoo.registry import OutputSpec, WeightsInfo, register_model
 
 if TYPE_CHECKING:
@@ -16,6 +16,12 @@ if TYPE_CHECKING:
 REFERENCE = "facezoo: compact multi-task CNN for UTKFace (age, gender, race); no write-up"
 GENDER_LABELS = ("male", "female")
 RACE_LABELS = ("White", "Black", "Asian", "Indian", "Others")
+OUTPUTS = (
+    OutputSpec("age", "regression", units="years"),
+    OutputSpec("gender", "classification", GENDER_LABELS),
+    OutputSpec("race", "classification", RACE_LABELS),
+)
+MOBILENET_REFERENCE = "facezoo: MobileNetV2 from the face backbone, fine-tuned on UTKFace (no write-up)"
 #: Age head output = AGE_OFFSET + AGE_SCALE * z, so an untrained head starts near UTKFace's mean age and spread.
 AGE_OFFSET, AGE_SCALE = 33.0, 20.0
 
@@ -57,11 +63,7 @@ UTKFACE_WEIGHTS = WeightsInfo(
 @register_model(
     family="utkface",
     task="multi-task classification",
-    outputs=(
-        OutputSpec("age", "regression", units="years"),
-        OutputSpec("gender", "classification", GENDER_LABELS),
-        OutputSpec("race", "classification", RACE_LABELS),
-    ),
+    outputs=OUTPUTS,
     dataset="utkface",
     reference=REFERENCE,
     num_params=1_284_200,
@@ -118,3 +120,41 @@ def utkface_multitask(
         "race": layers.Dense(len(RACE_LABELS), activation="softmax", name="race")(head("race")),
     }
     return keras.Model(inputs, outputs, name=name)
+
+
+@register_model(
+    family="utkface",
+    task="multi-task classification",
+    outputs=OUTPUTS,
+    dataset="utkface",
+    reference=MOBILENET_REFERENCE,
+    num_params=2_268_232,
+)
+def utkface_mobilenet_v2(
+    input_shape: tuple[int, int, int] = (128, 128, 3),
+    dropout: float = 0.2,
+    backbone_weights: str | None = None,
+    freeze_backbone: bool = False,
+) -> keras.Model:
+    """MobileNetV2 (no top, average pooling) -> dropout -> age (years), gender and race heads, meant to start from
+    the face backbone (``backbone_weights="face_mobilenet_v2.faces"``). facezoo's own design.
+
+    Args:
+        input_shape: RGB input (height, width, 3), floats in [0, 255], scaled to [-1, 1] inside.
+        dropout: Dropout rate on the pooled features.
+        backbone_weights: ``None`` (random init), ``"imagenet"`` or the MobileNetV2 of a facezoo model (a weight
+            name, a ``save_pretrained`` folder or an ``hf://`` repository).
+        freeze_backbone: Freeze MobileNetV2 (only the heads train).
+
+    Returns:
+        A model mapping images to ``{"age": (N, 1) years, "gender": (N, 2), "race": (N, 5)}``.
+    """
+    return mobilenet_v2_with_heads(
+        "utkface_mobilenet_v2",
+        input_shape,
+        OUTPUTS,
+        dropout=dropout,
+        backbone_weights=backbone_weights,
+        freeze_backbone=freeze_backbone,
+        priors={"age": (AGE_OFFSET, AGE_SCALE)},
+    )

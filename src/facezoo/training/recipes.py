@@ -30,10 +30,12 @@ __all__ = [
     "CELEBA",
     "ATTRACTIVE_NET",
     "UTKFACE",
+    "AGE_MOBILENET_V2",
     "FACE_BACKBONE",
     "RECIPES",
     "SELFIE_ABLATION",
     "SELFIE_GRID",
+    "UTKFACE_MOBILENET_V2",
 ]
 
 
@@ -444,7 +446,61 @@ FACE_BACKBONE = Recipe(
     reference="facezoo: face backbone (MobileNetV2, 5 masked heads, Adam 2e-3 warm-up + cosine, 96 px then 128 px)",
 )
 
+
+def _face_fine_tune(losses: Mapping[str, Loss], loss_weights: Mapping[str, float], epochs: int) -> tuple[Stage, ...]:
+    """Fine-tuning a model built on the face backbone: every layer trains, ``epochs`` at 96 px (Adam 3e-4, one
+    warm-up epoch, cosine), then 2 at 128 px (1e-4, cosine); the face backbone's augmentation."""
+    low = Stage(
+        name="96px",
+        epochs=epochs,
+        optimizer=Optimizer("adam", 3e-4, schedule="cosine", warmup_epochs=1),
+        losses=losses,
+        loss_weights=loss_weights,
+        augmentation=_FACE_AUGMENTATION,
+        image_size=(96, 96),
+        freeze_backbone=False,
+    )
+    return low, replace(low, name="128px", epochs=2, optimizer=Optimizer("adam", 1e-4, schedule="cosine"), image_size=None)
+
+
+#: facezoo's IMFDB age-class model on the face backbone (the write-up's models are AGE and AGE_VGG16).
+AGE_MOBILENET_V2 = Recipe(
+    name="age_mobilenet_v2",
+    model="age_mobilenet_v2",
+    dataset="imfdb_age",
+    image_size=(128, 128),
+    batch_size=64,
+    targets={"age": "age"},
+    stages=_face_fine_tune({"age": _CE}, {}, epochs=6),
+    reference="facezoo: age class on the face backbone (fine-tune, Adam 3e-4 warm-up + cosine, 96 px then 128 px)",
+)
+#: facezoo's UTKFace model on the face backbone: UTKFACE's losses and weights.
+UTKFACE_MOBILENET_V2 = Recipe(
+    name="utkface_mobilenet_v2",
+    model="utkface_mobilenet_v2",
+    dataset="utkface",
+    image_size=(128, 128),
+    batch_size=64,
+    targets={"age": "age", "gender": "gender", "race": "race"},
+    stages=_face_fine_tune(UTKFACE.stages[0].losses, UTKFACE.stages[0].loss_weights, epochs=8),
+    reference="facezoo: UTKFace on the face backbone (fine-tune, Adam 3e-4 warm-up + cosine, 96 px then 128 px)",
+)
+
 #: Recipe name -> recipe.
 RECIPES: Mapping[str, Recipe] = _frozen(
-    {r.name: r for r in (SELFIE, AGE, AGE_VGG16, PERSON_ATTRIBUTES, CELEBA, ATTRACTIVE_NET, UTKFACE, FACE_BACKBONE)}
+    {
+        r.name: r
+        for r in (
+            SELFIE,
+            AGE,
+            AGE_VGG16,
+            AGE_MOBILENET_V2,
+            PERSON_ATTRIBUTES,
+            CELEBA,
+            ATTRACTIVE_NET,
+            UTKFACE,
+            UTKFACE_MOBILENET_V2,
+            FACE_BACKBONE,
+        )
+    }
 )
