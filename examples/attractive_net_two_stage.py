@@ -3,7 +3,8 @@
     python examples/attractive_net_two_stage.py --data-dir ~/data --output-dir runs/attractive_net --imagenet
 
 Runs both stages of the recipe (frozen backbone, Adam 1e-3; then all layers, Adam 1e-4; early stopping, batch 32,
-350x350) and tests on the official 40 % test split. Writes ``metrics.csv`` / ``metrics.md`` (test MAE, RMSE and
+350x350) on the write-up's split (the ``"reference"`` protocol: 70 % train, 20 % validation, 10 % test, as its
+``train_test_split`` calls) and tests on that 10 % test split. Writes ``metrics.csv`` / ``metrics.md`` (test MAE, RMSE and
 Pearson r next to the write-up's), ``stages.csv`` / ``stages.md`` (epochs and best validation loss per stage),
 ``curves.png`` (losses over both stages) and ``error_histogram.png``. ``--imagenet`` starts MobileNetV2 from
 ImageNet weights as the write-up did (downloads them once).
