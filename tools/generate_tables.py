@@ -30,7 +30,9 @@ from facezoo.training.recipes import RECIPES, Loss, Optimizer, Recipe, Stage
 ROOT = Path(__file__).resolve().parents[1]
 #: The files that may hold generated blocks.
 FILES = ("README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").rglob("*.md")))
-BLOCK = re.compile(r"(<!-- generated: (?P<kind>[\w-]+)(?P<args>[^>]*?) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.S)
+BLOCK = re.compile(
+    r"(<!-- generated: (?P<kind>[\w-]+)(?P<args>[^>]*?) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.S
+)
 COMMAND = "python tools/generate_tables.py"
 
 _METRIC_NAMES = {"mae": "MAE", "rmse": "RMSE", "pearson_r": "Pearson r", "macro_f1": "macro F1"}
@@ -81,8 +83,8 @@ def weights_table(family: str | None = None) -> str:
         for tag, w in info.weights.items():
             size, params = f"{w.file_size / 1e6:.1f} MB", f"{w.num_params:,}"
             rows.append(
-                (f"`{name}.{tag}`", format_config(w.config), w.dataset, w.split, format_metrics(w.metrics), size, params,
-                 where(w))
+                (f"`{name}.{tag}`", format_config(w.config), w.dataset, w.split, format_metrics(w.metrics), size,
+                 params, where(w))
             )
     if not rows:
         return f"No published weights{f' for the {family} family' if family else ''} yet.\n"
@@ -180,7 +182,9 @@ def recipe_table(recipe: str | None = None) -> str:
     """Every recipe's stages, or one recipe's."""
     if recipe is not None and recipe not in RECIPES:
         raise ValueError(f"unknown recipe {recipe!r} in a recipe-table marker; choose from {', '.join(RECIPES)}")
-    header = ("stage", "epochs", "size", "batch", "optimizer", "loss", "augmentation", "backbone", "monitor", "callbacks")
+    header = (
+        "stage", "epochs", "size", "batch", "optimizer", "loss", "augmentation", "backbone", "monitor", "callbacks"
+    )
     if recipe is not None:
         return markdown(header, recipe_rows(RECIPES[recipe], with_name=False))
     rows = [row for r in RECIPES.values() for row in recipe_rows(r, with_name=True)]
@@ -205,7 +209,12 @@ def render(text: str, source: str = "") -> str:
 
 def stale_files(root: Path = ROOT) -> list[str]:
     """The files (relative to ``root``) whose generated blocks differ from what :func:`render` writes."""
-    return [name for name in FILES if (root / name).is_file() and render(text := (root / name).read_text(), name) != text]
+    stale = []
+    for name in FILES:
+        path = root / name
+        if path.is_file() and render(text := path.read_text(), name) != text:
+            stale.append(name)
+    return stale
 
 
 def main(argv: list[str] | None = None) -> int:
