@@ -23,8 +23,8 @@ def save_table(table: Table, path: Path) -> None:
     path.with_suffix(".md").write_text(table.to_markdown() + "\n")
 
 
-def _save(fig: plt.Figure, path: Path) -> None:
-    fig.tight_layout()
+def _save(fig: plt.Figure, path: Path, top: float = 1.0) -> None:
+    fig.tight_layout(rect=(0, 0, 1, top))
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
@@ -88,7 +88,7 @@ def image_grid(path: Path, images: Sequence[str], captions: Sequence[str], *, ti
             ax.imshow(np.asarray(img.convert("RGB")))
         ax.set_title(caption, fontsize=9)
     fig.suptitle(title)
-    _save(fig, path)
+    _save(fig, path, top=1 - 0.35 / fig.get_figheight())
 
 
 def sample(n: int, k: int, seed: int = 3) -> list[int]:

@@ -48,7 +48,7 @@ def validation_table(model, validation: datasets.FaceDataset) -> Table:
         hits = [p[head]["label"] == labels[head][t] for p, t in zip(predictions, truth) if t >= 0]
         loss = float(-np.log(np.clip(p_true, 1e-7, 1)).mean()) if known.any() else float("nan")
         rows.append((head, loss, write_up_loss, float(np.mean(hits)) if hits else float("nan"), write_up_accuracy))
-    total = ("loss (sum)", sum(r[1] for r in rows), sum(r[2] for r in rows), float("nan"), float("nan"))
+    total = ("loss (sum)", sum(r[1] for r in rows), sum(r[2] for r in rows), "", "")
     columns = ("head", "val_loss", "write_up_val_loss", "val_accuracy", "write_up_val_accuracy")
     return Table(columns, (*rows, total), title=f"Person attributes: validation per head ({len(validation)} images)")
 
