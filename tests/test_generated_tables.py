@@ -30,6 +30,8 @@ def test_every_weight_and_recipe_appears():
             assert f"`{name}.{tag}`" in weights
     recipes = generate_tables.recipe_table()
     assert all(f"| `{name}` |" in recipes for name in RECIPES)
+    age = generate_tables.recipe_table(family="age")
+    assert "| `age_cnn` |" in age and "| `age_vgg16` |" in age and "`utkface`" not in age
 
 
 @pytest.fixture

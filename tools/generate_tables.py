@@ -10,6 +10,7 @@ A generated block sits between marker comments; the rest of each page stays hand
     <!-- generated: weights-table family=age -->     only the weights of one family's models
     <!-- generated: recipe-table -->             every recipe in facezoo.training.recipes.RECIPES, one row a stage
     <!-- generated: recipe-table recipe=person_attributes -->   one recipe
+    <!-- generated: recipe-table family=age -->  the recipes that train one family's models
 
 The tables follow whatever is registered: new models, several tags per model, new recipes need no change here.
 """
@@ -178,8 +179,8 @@ def recipe_rows(recipe: Recipe, with_name: bool) -> list[tuple[object, ...]]:
     return rows
 
 
-def recipe_table(recipe: str | None = None) -> str:
-    """Every recipe's stages, or one recipe's."""
+def recipe_table(recipe: str | None = None, family: str | None = None) -> str:
+    """Every recipe's stages, one recipe's, or those of the recipes training a ``family``'s models."""
     if recipe is not None and recipe not in RECIPES:
         raise ValueError(f"unknown recipe {recipe!r} in a recipe-table marker; choose from {', '.join(RECIPES)}")
     header = (
@@ -187,7 +188,10 @@ def recipe_table(recipe: str | None = None) -> str:
     )
     if recipe is not None:
         return markdown(header, recipe_rows(RECIPES[recipe], with_name=False))
-    rows = [row for r in RECIPES.values() for row in recipe_rows(r, with_name=True)]
+    chosen = [r for r in RECIPES.values() if family is None or facezoo.model_info(r.model).family == family]
+    if not chosen:
+        return f"No recipe trains the {family} family's models yet.\n"
+    rows = [row for r in chosen for row in recipe_rows(r, with_name=True)]
     return markdown(("recipe", "model", "dataset", *header), rows)
 
 
