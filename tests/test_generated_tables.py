@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from pathlib import Path
 
@@ -52,8 +53,9 @@ def two_tag_model():
         weights=(weights("one", embedded="facezoo/weights/x.h5"), weights("two", commit="abc")),
     )(tiny_zoo_model)
     yield "tiny_zoo_model"
-    registry._BUILDERS.pop("tiny_zoo_model")
-    registry._INFOS.pop("tiny_zoo_model")
+    home = importlib.import_module(registry.register_model.__module__)  # where the registry's tables live
+    home._BUILDERS.pop("tiny_zoo_model")
+    home._INFOS.pop("tiny_zoo_model")
 
 
 def test_a_new_model_with_several_tags_gets_a_row_per_tag(two_tag_model):

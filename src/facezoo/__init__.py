@@ -8,9 +8,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from facezoo._version import __version__
 from facezoo.registry import ModelInfo, OutputSpec, WeightsInfo, create_model, list_models, model_info
-
-__version__ = "0.1.0.dev0"
 
 __all__ = [
     "__version__",
