@@ -175,7 +175,9 @@ def recipe_rows(recipe: Recipe, with_name: bool) -> list[tuple[object, ...]]:
             format_optimizer(stage.optimizer), format_losses(stage.losses, stage.loss_weights),
             format_augmentation(stage.augmentation), _backbone(stage), stage.monitor, format_callbacks(stage),
         )
-        rows.append(((f"`{recipe.name}`", f"`{recipe.model}`", recipe.dataset) if with_name else ()) + row)
+        options = ", ".join(f"{key}={value!r}" for key, value in recipe.dataset_options.items())
+        dataset = f"{recipe.dataset} ({options})" if options else recipe.dataset
+        rows.append(((f"`{recipe.name}`", f"`{recipe.model}`", dataset) if with_name else ()) + row)
     return rows
 
 
