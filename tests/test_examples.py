@@ -1,8 +1,8 @@
 """Every script in examples/ smoke-runs as a subprocess on tiny synthetic data and writes what it promises.
 
 Run only these with ``python -m pytest -m examples``. The training examples run two at a time (each is mostly
-single-threaded graph tracing). DenseNet121 and MobileNetV2 are replaced by tiny registered stand-ins
-(``tests/example_stand_ins.py``); ``-m slow`` runs those two examples with the real backbones.
+single-threaded graph tracing). DenseNet121, MobileNetV2 and the selfie CNNs are replaced by tiny registered
+stand-ins (``tests/example_stand_ins.py``); ``-m slow`` runs those three examples with the real models.
 """
 
 from __future__ import annotations
@@ -202,9 +202,15 @@ def test_publish_to_hub_refuses_a_folder_that_is_not_a_model(tmp_path, fake_hub)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["person_attributes_multitask", "attractive_net_two_stage"])
-def test_example_with_the_real_backbone(name, data_root, tmp_path):
-    args = ["--image-size", "32"] + (["--stages", "100px"] if name == "person_attributes_multitask" else [])
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("person_attributes_multitask", ["--image-size", "32", "--stages", "100px"]),
+        ("attractive_net_two_stage", ["--image-size", "32"]),
+        ("selfie_ablation", ["--image-size", "65"]),  # 18 layers need 65 px
+    ],
+)
+def test_example_with_the_real_backbone(name, args, data_root, tmp_path):
     done = run_example(name, "--data-dir", data_root, "--output-dir", tmp_path, *SMOKE, *args)
     assert done.returncode == 0, done.stderr[-3000:]
     assert_written(tmp_path, TRAINING[name][2])
