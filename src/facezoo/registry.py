@@ -328,7 +328,7 @@ def _build(
     from facezoo import hub
 
     hub.load_registered_weights(model, weights, force_download=force_download, endpoint=endpoint)
-    return model
+    return record_measurement(model, weights.dataset, weights.dataset_options)
 
 
 def _record_config(model: keras.Model, name: str, config: dict[str, Any]) -> keras.Model:
@@ -337,6 +337,19 @@ def _record_config(model: keras.Model, name: str, config: dict[str, Any]) -> ker
     object.__setattr__(model, "_facezoo_architecture", name)
     object.__setattr__(model, "_facezoo_config", {key: _normalise(value) for key, value in config.items()})
     return model
+
+
+def record_measurement(model: keras.Model, dataset: str, options: Mapping[str, Any]) -> keras.Model:
+    """Record on ``model`` the dataset its weights were measured on and the ``facezoo.datasets.load`` options that
+    give the measured split (``_facezoo_measured_on``): ``facezoo.evaluate`` loads that dataset with them by default."""
+    object.__setattr__(model, "_facezoo_measured_on", (dataset, dict(options)))
+    return model
+
+
+def measured_on(model: Any) -> tuple[str, dict[str, Any]]:
+    """``(dataset, options)`` the weights of ``model`` were measured with; ``("", {})`` when not known."""
+    dataset, options = getattr(model, "_facezoo_measured_on", ("", {}))
+    return dataset, dict(options)
 
 
 def _normalise(value: Any) -> Any:
