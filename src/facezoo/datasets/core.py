@@ -6,9 +6,10 @@ import logging
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 
@@ -133,8 +134,7 @@ class FaceDataset:
         single = len(data.targets) == 1
 
         def load(path: tf.Tensor, target: dict[str, tf.Tensor]) -> tuple[tf.Tensor, Any]:
-            image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-            image = tf.image.resize(image, (height, width))
+            image = tf.image.resize(_decode(path), (height, width))
             image = tf.clip_by_value(image, 0.0, 255.0)
             image.set_shape((height, width, 3))
             return image, target
@@ -183,6 +183,54 @@ class FaceDataset:
             logger.warning("%s/%s: skipped %s: missing, not an image or truncated", self.name, self.split, path)
         logger.warning("%s/%s: skipped %d of %d images", self.name, self.split, len(bad), len(self))
         return replace(self.subset(np.flatnonzero(ok)), info={**self.info, "skipped_unreadable": bad})
+
+    def undecodable(self, *, first_only: bool = False) -> list[str]:
+        """The files TensorFlow fails to decode, found by decoding every image as the pipeline does (slow on a large
+        dataset: use it to find the file behind a decoding error).
+
+        Args:
+            first_only: Stop after the first chunk of 1,024 images that holds such a file.
+        """
+        import tensorflow as tf
+
+        bad: list[str] = []
+        for start in range(0, len(self), 1024):
+            chunk = self.paths[start : start + 1024]
+            ds = tf.data.Dataset.from_tensor_slices((np.arange(len(chunk)), chunk))
+            ds = ds.map(lambda i, path: (i, tf.shape(_decode(path))), num_parallel_calls=tf.data.AUTOTUNE)
+            decoded = {int(i) for i, _ in ds.ignore_errors().as_numpy_iterator()}
+            bad += [path for i, path in enumerate(chunk) if i not in decoded]
+            if bad and first_only:
+                break
+        return bad
+
+
+@contextmanager
+def naming_undecodable(*datasets: FaceDataset) -> Iterator[None]:
+    """Turn TensorFlow's error on an image that fails to decode inside a pipeline, which names no file, into a
+    one-line ``ValueError`` naming the file (found with :meth:`FaceDataset.undecodable`)."""
+    import tensorflow as tf
+
+    try:
+        yield
+    except tf.errors.InvalidArgumentError as error:
+        if "Decode" not in str(error):
+            raise
+        for data in datasets:
+            bad = data.undecodable(first_only=True)
+            if bad:
+                raise ValueError(
+                    f"{data.name}/{data.split}: {bad[0]!r} is not an image TensorFlow can decode (damaged or another "
+                    "format); remove it, or pass on_error='skip' (CLI: --on-error skip) to skip such files."
+                ) from error
+        raise
+
+
+def _decode(path: tf.Tensor) -> tf.Tensor:
+    """The image at ``path`` as ``uint8`` RGB (JPEG, PNG, GIF's first frame, BMP)."""
+    import tensorflow as tf
+
+    return tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
 
 
 def _looks_like_image(path: str) -> bool:

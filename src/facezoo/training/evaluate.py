@@ -309,15 +309,18 @@ def _predict(
     model: keras.Model, dataset: Any, batch_size: int, on_error: str, single: str
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Predictions per output and the indices of the images they are for (``on_error="skip"`` drops some)."""
+    from facezoo.datasets.core import naming_undecodable
+
     height, width = (int(d) for d in model.input_shape[1:3])
     indexed = dataclasses.replace(dataset, targets={"index": np.arange(len(dataset))}, heads=())
     outputs: dict[str, list[np.ndarray]] = {}
     kept = []
-    for images, index in indexed.as_tf_dataset((height, width), batch_size, on_error=on_error):
-        raw = model.predict_on_batch(images)
-        for name, values in (raw if isinstance(raw, dict) else {single: raw}).items():
-            outputs.setdefault(name, []).append(np.asarray(values))
-        kept.append(index.numpy())
+    with naming_undecodable(dataset):
+        for images, index in indexed.as_tf_dataset((height, width), batch_size, on_error=on_error):
+            raw = model.predict_on_batch(images)
+            for name, values in (raw if isinstance(raw, dict) else {single: raw}).items():
+                outputs.setdefault(name, []).append(np.asarray(values))
+            kept.append(index.numpy())
     if not kept:
         return {}, np.zeros(0, dtype=np.int64)
     return {name: np.concatenate(parts) for name, parts in outputs.items()}, np.concatenate(kept)
