@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import os
@@ -320,11 +321,30 @@ def read_csv(path: Path, columns: Sequence[str]) -> list[tuple[int, dict[str, st
     return out
 
 
-def is_dataset_dir(markers: Sequence[str], folder: Path) -> bool:
-    """Whether ``folder`` holds every marker path of a dataset (a marker with ``*`` is a glob)."""
+#: A dataset marker: a path (a glob if it has ``*``) that must exist, or ``(glob, n)``: at least ``n`` entries match.
+Marker = str | tuple[str, int]
+#: The image count of a marker: every upstream copy of the zoo's datasets has thousands of images named alike, a
+#: folder that merely holds a few files of such names (a Downloads folder, say) is not one.
+MARKER_IMAGES = 10
+
+
+def is_dataset_dir(markers: Sequence[Marker], folder: Path) -> bool:
+    """Whether ``folder`` holds every marker of a dataset (see :data:`Marker`)."""
     if not folder.is_dir():
         return False
-    return all(next(folder.glob(m), None) is not None if "*" in m else (folder / m).exists() for m in markers)
+    for marker in markers:
+        pattern, count = (marker, 1) if isinstance(marker, str) else marker
+        if "*" not in pattern:
+            if not (folder / pattern).exists():
+                return False
+        elif sum(1 for _ in itertools.islice(folder.glob(pattern), count)) < count:
+            return False
+    return True
+
+
+def describe_markers(markers: Sequence[Marker]) -> str:
+    """The markers in words, for messages: ``a, at least 10 files named b``."""
+    return ", ".join(m if isinstance(m, str) else f"at least {m[1]} files named {m[0]}" for m in markers)
 
 
 # --------------------------------------------------------------------------------------------------------------
