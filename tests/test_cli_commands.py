@@ -133,7 +133,8 @@ def test_evaluate_uses_the_recorded_dataset_options_unless_given(capsys, measure
     from facezoo import datasets
 
     def evaluated(*options):
-        code, out, err = run(capsys, "evaluate", measured_model_dir, "--dataset", "utkface", "--data-dir", data_root, *options)
+        argv = ["evaluate", measured_model_dir, "--dataset", "utkface", "--data-dir", data_root, *options]
+        code, out, err = run(capsys, *argv)
         assert code == 0, err
         return out.splitlines()[0]
 
@@ -148,9 +149,8 @@ def test_evaluate_uses_the_recorded_dataset_options_unless_given(capsys, measure
 
 
 def test_evaluate_options_bad_input(capsys, measured_model_dir, data_root):
-    code, out, err = run(
-        capsys, "evaluate", measured_model_dir, "--dataset", "utkface", "--data-dir", data_root, "--option", "protocol=x"
-    )
+    argv = ["evaluate", measured_model_dir, "--dataset", "utkface", "--data-dir", data_root, "--option", "protocol=x"]
+    code, out, err = run(capsys, *argv)
     assert code == 1 and out == "" and err.count("\n") == 1
     assert "utkface has no option 'protocol'; its options: validation_fraction, test_fraction, seed" in err
     with pytest.raises(SystemExit) as exit_info:

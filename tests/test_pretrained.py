@@ -150,7 +150,8 @@ def test_weights_reproduce_their_recorded_test_metrics(name, tag, fake_hub):
 def test_loaded_weights_record_the_dataset_options_they_were_measured_with(name, tag, fake_hub):
     weights = facezoo.model_info(name).weights[tag]
     dataset, options = registry.measured_on(load_published(name, tag, fake_hub))
-    assert (dataset, json.loads(json.dumps(options))) == (weights.dataset, json.loads(json.dumps(dict(weights.dataset_options))))
+    recorded = json.loads(json.dumps(dict(weights.dataset_options)))
+    assert (dataset, json.loads(json.dumps(options))) == (weights.dataset, recorded)
     assert evaluation_options(facezoo.create_model(name), weights.dataset) == {}  # no weights, nothing recorded
 
 
