@@ -103,9 +103,10 @@ class FaceDataset:
     ) -> tf.data.Dataset:
         """A batched ``tf.data`` pipeline of ``(images, targets)``.
 
-        Images are decoded (JPEG, PNG, GIF, BMP; grayscale, RGBA and CMYK become RGB) and resized in a parallel
-        ``map``, then batched and prefetched. ``images`` is float32 ``(B, height, width, 3)`` in ``[0, 255]``;
-        ``targets`` is a dict head -> ``(B,)`` tensor, or the one head's tensor when the dataset has a single head.
+        Images are decoded as an image viewer shows them (JPEG, PNG, GIF, BMP; grayscale, RGBA and CMYK become RGB,
+        16-bit PNGs are scaled to 8 bits, EXIF orientation is applied) and resized in a parallel ``map``, then
+        batched and prefetched. ``images`` is float32 ``(B, height, width, 3)`` in ``[0, 255]``; ``targets`` is a
+        dict head -> ``(B,)`` tensor, or the one head's tensor when the dataset has a single head.
 
         Args:
             image_size: ``(height, width)`` every image is resized to (bilinear, aspect ratio not kept).
@@ -133,9 +134,13 @@ class FaceDataset:
         data = self.readable(on_error)
         height, width = int(image_size[0]), int(image_size[1])
         single = len(data.targets) == 1
+        orient = _orientation_table(data.paths)
 
         def load(path: tf.Tensor, target: dict[str, tf.Tensor]) -> tuple[tf.Tensor, Any]:
-            image = tf.image.resize(_decode(path), (height, width))
+            image = _decode(path)
+            if orient is not None:
+                image = _apply_orientation(image, orient.lookup(path))
+            image = tf.image.resize(image, (height, width))
             image = tf.clip_by_value(image, 0.0, 255.0)
             image.set_shape((height, width, 3))
             return image, target
@@ -225,6 +230,51 @@ def naming_undecodable(*datasets: FaceDataset) -> Iterator[None]:
                     "format); remove it, or pass on_error='skip' (CLI: --on-error skip) to skip such files."
                 ) from error
         raise
+
+
+def _orientation_table(paths: Sequence[str]) -> tf.lookup.StaticHashTable | None:
+    """Path -> EXIF orientation (2-8) of the images an image viewer turns or mirrors, or ``None`` if there are none
+    (TensorFlow's decoders ignore the orientation; ``facezoo.predict`` applies it, and so must the pipeline)."""
+    import tensorflow as tf
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        turned = {path: o for path, o in zip(paths, pool.map(_exif_orientation, paths)) if o != 1}
+    if not turned:
+        return None
+    keys, values = tf.constant(list(turned)), tf.constant(list(turned.values()), tf.int32)
+    return tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(keys, values), default_value=1)
+
+
+def _exif_orientation(path: str) -> int:
+    """The EXIF orientation of a JPEG whose EXIF block opens the file (where cameras write it), else 1."""
+    try:
+        with open(path, "rb") as f:
+            if b"Exif\x00\x00" not in f.read(64):
+                return 1
+        from PIL import Image
+
+        with Image.open(path) as image:
+            orientation = int(image.getexif().get(0x0112, 1))
+    except (OSError, ValueError, SyntaxError):  # unreadable: the decoder says so, naming the file
+        return 1
+    return orientation if 1 <= orientation <= 8 else 1
+
+
+def _apply_orientation(image: tf.Tensor, orientation: tf.Tensor) -> tf.Tensor:
+    """``image`` turned and mirrored as EXIF ``orientation`` (1-8) says, as ``PIL.ImageOps.exif_transpose`` does."""
+    import tensorflow as tf
+
+    branches = [
+        lambda: image,  # 1: as stored
+        lambda: tf.image.flip_left_right(image),  # 2
+        lambda: tf.image.rot90(image, 2),  # 3
+        lambda: tf.image.flip_up_down(image),  # 4
+        lambda: tf.image.transpose(image),  # 5
+        lambda: tf.image.rot90(image, 3),  # 6: turned 90 degrees clockwise
+        lambda: tf.image.rot90(tf.image.transpose(image), 2),  # 7
+        lambda: tf.image.rot90(image, 1),  # 8: turned 90 degrees counter-clockwise
+    ]
+    return tf.switch_case(orientation - 1, branches)
 
 
 def _decode(path: tf.Tensor) -> tf.Tensor:
