@@ -167,7 +167,7 @@ def test_evaluation_options_apply_to_the_measured_dataset_only():
     }
     assert evaluation_options(model, "scut_fbp5500", {"protocol": "reference"}) == {"protocol": "reference"}
     assert evaluation_options(model, "utkface") == {}
-    with pytest.raises(ValueError, match="dataset_options apply when dataset is a name"):
+    with pytest.raises(ValueError, match="dataset_options apply to a dataset name"):
         facezoo.evaluate(model, facezoo.datasets.FaceDataset("x", "test", [], {}, ()), dataset_options={"seed": 1})
 
 

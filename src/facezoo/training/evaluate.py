@@ -256,13 +256,9 @@ def evaluate(
     from facezoo.inference import _output_specs
 
     if isinstance(dataset, str):
-        dataset = load_for_evaluation(
-            model, dataset, split=split, data_dir=data_dir, dataset_options=dataset_options
-        )
+        dataset = load_for_evaluation(model, dataset, split=split, data_dir=data_dir, dataset_options=dataset_options)
     elif dataset_options is not None:
-        raise ValueError(
-            "dataset_options apply when dataset is a name; load the FaceDataset with those options instead."
-        )
+        raise ValueError("dataset_options apply to a dataset name; load the FaceDataset with those options instead.")
     if len(dataset) == 0:
         raise ValueError(f"{getattr(dataset, 'name', 'the dataset')}: nothing to evaluate, the dataset is empty.")
     specs = {spec.name: spec for spec in _output_specs(model)}
