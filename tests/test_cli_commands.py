@@ -117,6 +117,57 @@ def test_evaluate_a_local_model(capsys, model_dir, data_root):
     assert "**age by gender**" in out and "**race/per_class**" in out
 
 
+@pytest.fixture(scope="module")
+def measured_model_dir(tmp_path_factory) -> Path:
+    """A folder whose ``facezoo.json`` records that it was measured on utkface with ``test_fraction=0.25``."""
+    import facezoo
+    from facezoo.hub import save_pretrained
+
+    folder = tmp_path_factory.mktemp("model") / "utkface-measured"
+    model = facezoo.models.utkface_multitask(width=4, input_shape=(32, 32, 3))
+    save_pretrained(model, folder, dataset="utkface", dataset_options={"test_fraction": 0.25, "seed": 3})
+    return folder
+
+
+def test_evaluate_uses_the_recorded_dataset_options_unless_given(capsys, measured_model_dir, data_root):
+    from facezoo import datasets
+
+    def evaluated(*options):
+        argv = ["evaluate", measured_model_dir, "--dataset", "utkface", "--data-dir", data_root, *options]
+        code, out, err = run(capsys, *argv)
+        assert code == 0, err
+        return out.splitlines()[0]
+
+    recorded = len(datasets.load("utkface", data_root, split="test", test_fraction=0.25, seed=3))
+    assert recorded != len(datasets.load("utkface", data_root, split="test"))
+    assert evaluated() == f"**utkface test (test_fraction=0.25, seed=3): {recorded} images**"
+    given = len(datasets.load("utkface", data_root, split="test", test_fraction=0.5, seed=3))
+    assert evaluated("--option", "test_fraction=0.5") == f"**utkface test (test_fraction=0.5, seed=3): {given} images**"
+    # Recorded for another dataset: not applied.
+    code, out, err = run(capsys, "evaluate", measured_model_dir, "--dataset", "imfdb_age", "--data-dir", data_root)
+    assert "test_fraction" not in out + err
+
+
+def test_evaluate_options_bad_input(capsys, measured_model_dir, data_root):
+    argv = ["evaluate", measured_model_dir, "--dataset", "utkface", "--data-dir", data_root, "--option", "protocol=x"]
+    code, out, err = run(capsys, *argv)
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert "utkface has no option 'protocol'; its options: validation_fraction, test_fraction, seed" in err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", "x", "--dataset", "utkface", "--option", "seed"])
+    assert exit_info.value.code == 2 and "expected KEY=VALUE, got 'seed'" in capsys.readouterr().err
+
+
+def test_dataset_options_are_json_or_strings():
+    from facezoo.cli import _dataset_option
+
+    assert _dataset_option("validation_fraction=0.1") == ("validation_fraction", 0.1)
+    assert _dataset_option("label_from_identity=true") == ("label_from_identity", True)
+    assert _dataset_option("identity_fractions=[0.15, 0.15]") == ("identity_fractions", [0.15, 0.15])
+    assert _dataset_option("protocol=official") == ("protocol", "official")
+    assert _dataset_option("attribute=a=b") == ("attribute", "a=b")
+
+
 def test_evaluate_flip_averages_predictions_with_the_mirror_images(capsys, model_dir, data_root):
     import numpy as np
 

@@ -20,7 +20,8 @@ from hub_server import File
 from huggingface_hub import ModelCard
 
 import facezoo
-from facezoo import hub
+from facezoo import hub, registry
+from facezoo.training.evaluate import evaluation_options
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("FACEZOO_SHARED_DATA", REPO / ".." / "shared" / "data"))
@@ -128,16 +129,67 @@ def test_predictions_on_the_astronaut_are_in_range(name, tag, fake_hub):
 SHARED_FOLDERS = {"utkface": "UTKFace", "imfdb_age": "imfdb-age", "celeba": "celeba", "scut_fbp5500": "SCUT-FBP5500_v2"}
 
 
+def shared_folder(dataset: str) -> Path:
+    folder = SHARED_DATA / SHARED_FOLDERS[dataset]
+    if not folder.is_dir():
+        pytest.skip(f"no shared data at {folder}")
+    return folder
+
+
 @pytest.mark.parametrize("name, tag", PUBLISHED)
 def test_weights_reproduce_their_recorded_test_metrics(name, tag, fake_hub):
     weights = facezoo.model_info(name).weights[tag]
-    folder = SHARED_DATA / SHARED_FOLDERS[weights.dataset]
-    if not folder.is_dir():
-        pytest.skip(f"no shared data at {folder}")
-    test = facezoo.datasets.load(weights.dataset, folder, split="test", **weights.dataset_options)
-    metrics = facezoo.evaluate(load_published(name, tag, fake_hub), test).flat()
+    folder = shared_folder(weights.dataset)
+    # A dataset name is loaded with the options the weights were measured with.
+    metrics = facezoo.evaluate(load_published(name, tag, fake_hub), weights.dataset, data_dir=folder).flat()
     for metric, value in weights.metrics.items():
         assert metrics[metric] == pytest.approx(value, abs=2e-3), metric
+
+
+@pytest.mark.parametrize("name, tag", PUBLISHED)
+def test_loaded_weights_record_the_dataset_options_they_were_measured_with(name, tag, fake_hub):
+    weights = facezoo.model_info(name).weights[tag]
+    dataset, options = registry.measured_on(load_published(name, tag, fake_hub))
+    recorded = json.loads(json.dumps(dict(weights.dataset_options)))
+    assert (dataset, json.loads(json.dumps(options))) == (weights.dataset, recorded)
+    assert evaluation_options(facezoo.create_model(name), weights.dataset) == {}  # no weights, nothing recorded
+
+
+class _Plain:
+    """Stands in for a model: evaluation_options reads only what record_measurement wrote."""
+
+
+def test_evaluation_options_apply_to_the_measured_dataset_only():
+    model = registry.record_measurement(_Plain(), "scut_fbp5500", {"protocol": "official"})
+    assert evaluation_options(model, "scut_fbp5500") == {"protocol": "official"}
+    assert evaluation_options(model, "scut_fbp5500", {"validation_fraction": 0.1}) == {
+        "protocol": "official", "validation_fraction": 0.1
+    }
+    assert evaluation_options(model, "scut_fbp5500", {"protocol": "reference"}) == {"protocol": "reference"}
+    assert evaluation_options(model, "utkface") == {}
+    with pytest.raises(ValueError, match="dataset_options apply to a dataset name"):
+        facezoo.evaluate(model, facezoo.datasets.FaceDataset("x", "test", [], {}, ()), dataset_options={"seed": 1})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, tag", PUBLISHED)
+def test_the_cli_reproduces_each_published_test_metric(name, tag, fake_hub, capsys):
+    from facezoo.cli import main
+
+    weights = facezoo.model_info(name).weights[tag]
+    folder = shared_folder(weights.dataset)
+    source = f"{name}.{tag}" if weights.available else f"hf://{serve_published(fake_hub, name, tag)}"
+    code = main(["evaluate", source, "--dataset", weights.dataset, "--data-dir", str(folder)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    title, table = out.split("\n\n")[:2]
+    assert title.startswith(f"**{weights.dataset} test")
+    rows = [line.strip("|").split("|") for line in table.splitlines()[2:]]
+    measured = {(head.strip(), metric.strip()): float(value) for head, metric, value in rows}
+    heads = [spec.name for spec in facezoo.model_info(name).outputs]
+    for key, value in weights.metrics.items():
+        head, _, metric = key.rpartition("/")
+        assert measured[(head or heads[0], metric)] == pytest.approx(value, abs=2e-3), key
 
 
 def test_batched_predict_on_real_faces_matches_single_images():

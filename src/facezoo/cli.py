@@ -198,17 +198,21 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from facezoo import datasets, training
+    from facezoo import training
+    from facezoo.training.evaluate import load_for_evaluation
 
     model = _load_model(args.model, force_download=args.force_download)
-    dataset = datasets.load(args.dataset, args.data_dir, split=args.split)
+    dataset = load_for_evaluation(
+        model, args.dataset, split=args.split, data_dir=args.data_dir, dataset_options=dict(args.option)
+    )
     if args.limit is not None:
         dataset = dataset.take(args.limit)
     evaluation = training.evaluate(model, dataset, by=args.by, on_error=args.on_error, flip=args.flip)
     rows = tuple((head, name, value) for head, metrics in evaluation.metrics.items() for name, value in metrics.items())
     evaluated = len(dataset) - len(evaluation.skipped)
     skipped = f" ({len(evaluation.skipped)} skipped)" if evaluation.skipped else ""
-    title = f"{args.dataset} {args.split}: {evaluated} images{skipped}"
+    options = ", ".join(f"{key}={json.dumps(value)}" for key, value in dataset.info["options"].items())
+    title = f"{args.dataset} {args.split}{f' ({options})' if options else ''}: {evaluated} images{skipped}"
     tables = [training.Table(("head", "metric", "value"), rows, title=title)]
     tables += [dataclasses.replace(table, title=table.title or name) for name, table in evaluation.tables.items()]
     print("\n\n".join(table.to_markdown() for table in tables))
@@ -231,6 +235,18 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
+
+
+def _dataset_option(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` as ``(key, value)``: VALUE parsed as JSON when it parses (``0.1``, ``true``, ``[0.15, 0.15]``),
+    else kept as a string (``official``)."""
+    key, equals, value = text.partition("=")
+    if not equals or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key.strip(), json.loads(value)
+    except ValueError:
+        return key.strip(), value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -320,6 +336,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="the dataset folder, or the datasets root")
     p.add_argument("--split", default="test")
     p.add_argument("--by", help="annotation to group errors by, e.g. gender")
+    p.add_argument(
+        "--option", type=_dataset_option, action="append", default=[], metavar="KEY=VALUE",
+        help="dataset option (repeatable; VALUE is read as JSON if it parses, else as a string), replacing the "
+        "options the weights were measured with, which are the default, e.g. --option protocol=official",
+    )
     p.add_argument("--limit", type=_positive_int, help="evaluate at most N images")
     p.add_argument("--on-error", **on_error)
     p.add_argument("--force-download", action="store_true", help="download the weights again even if cached")

@@ -42,7 +42,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from facezoo import _citations, _network
-from facezoo.registry import WeightsInfo, create_model, list_models, model_info
+from facezoo.registry import WeightsInfo, create_model, list_models, model_info, record_measurement
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -497,7 +497,7 @@ def from_pretrained(
         weights_path = _fetch(repo_id, WEIGHTS_NAME, revision=commit, expected=expected, **fetch)
     model = _build_from_config(metadata, source=label)
     _load_weights_file(model, weights_path, source=label)
-    return model
+    return record_measurement(model, metadata.get("dataset") or "", metadata.get("dataset_options") or {})
 
 
 def load_registered_weights(

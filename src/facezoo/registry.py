@@ -240,14 +240,47 @@ def _info(name: str) -> ModelInfo:
     return _INFOS[name]
 
 
+#: Datasets whose images could not be had to train facezoo's weights: why their models have none.
+_DATASETS_NOT_HAD = {
+    "selfie": "the Selfie dataset could not be obtained to train them",
+    "person_attributes": "the person-attribute images could not be obtained (only their labels)",
+}
+#: Model without weights -> the ``facezoo.training`` call that trains them.
+_HOW_TO_TRAIN = {
+    "selfie_resnet": "fit_selfie_resnet(DATA_DIR)",
+    "selfie_cnn": "fit_selfie_resnet(DATA_DIR, model='selfie_cnn')",
+    "age_vgg16": "fit_age_cnn(DATA_DIR, model='age_vgg16')",
+    "age_mobilenet_v2": "run_recipe(facezoo.training.RECIPES['age_mobilenet_v2'], DATA_DIR, 'runs/age_mobilenet_v2')",
+    "celeba_inception_v3": "fit_celeba_gender(DATA_DIR, model='celeba_inception_v3')",
+    "person_attributes_densenet121": "fit_person_attributes(DATA_DIR)",
+    "face_mobilenet_v2": "fit_face_backbone(DATA_DIR)",
+    "utkface_mobilenet_v2": (
+        "run_recipe(facezoo.training.RECIPES['utkface_mobilenet_v2'], DATA_DIR, 'runs/utkface_mobilenet_v2')"
+    ),
+}
+
+
+def _no_weights_message(name: str) -> str:
+    """Why model ``name`` has no weights, how to train them, and which models have weights: one line."""
+    info = _info(name)
+    why = _DATASETS_NOT_HAD.get(info.dataset, "none have been trained yet")
+    train = _HOW_TO_TRAIN.get(name, "run_recipe(facezoo.training.RECIPES[NAME], DATA_DIR, OUTPUT_DIR)")
+    return (
+        f"Model {name!r} has no pretrained weights: {why}. Train your own with facezoo.training.{train} on the "
+        f"{info.dataset} dataset (get it with `facezoo download {info.dataset}`; see facezoo.datasets.{info.dataset}), "
+        f"or use a model that has weights: {', '.join(list_models(pretrained=True))} "
+        "(facezoo.list_models(pretrained=True))."
+    )
+
+
 def resolve_weights(name: str, pretrained: bool | str) -> WeightsInfo:
     """Return the :class:`WeightsInfo` that ``pretrained`` (``True`` or a tag) selects for model ``name``."""
     info = _info(name)
-    available = ", ".join(f"{name}.{tag}" for tag in info.weights) or "none yet"
+    if not info.weights:
+        raise ValueError(_no_weights_message(name))
+    available = ", ".join(f"{name}.{tag}" for tag in info.weights)
     if pretrained is True:
-        if info.default_weights is None:
-            raise ValueError(f"Model {name!r} has no pretrained weights (available tags: {available}).")
-        return _check_available(name, info.default_weights)
+        return _check_available(name, next(iter(info.weights.values())))
     tag = str(pretrained).removeprefix(f"{name}.")
     if tag not in info.weights:
         raise ValueError(f"Model {name!r} has no weights tagged {pretrained!r} (available tags: {available}).")
@@ -295,7 +328,7 @@ def _build(
     from facezoo import hub
 
     hub.load_registered_weights(model, weights, force_download=force_download, endpoint=endpoint)
-    return model
+    return record_measurement(model, weights.dataset, weights.dataset_options)
 
 
 def _record_config(model: keras.Model, name: str, config: dict[str, Any]) -> keras.Model:
@@ -304,6 +337,19 @@ def _record_config(model: keras.Model, name: str, config: dict[str, Any]) -> ker
     object.__setattr__(model, "_facezoo_architecture", name)
     object.__setattr__(model, "_facezoo_config", {key: _normalise(value) for key, value in config.items()})
     return model
+
+
+def record_measurement(model: keras.Model, dataset: str, options: Mapping[str, Any]) -> keras.Model:
+    """Record on ``model`` the dataset its weights were measured on and the ``facezoo.datasets.load`` options that
+    give the measured split (``_facezoo_measured_on``): ``facezoo.evaluate`` loads that dataset with them by default."""
+    object.__setattr__(model, "_facezoo_measured_on", (dataset, dict(options)))
+    return model
+
+
+def measured_on(model: Any) -> tuple[str, dict[str, Any]]:
+    """``(dataset, options)`` the weights of ``model`` were measured with; ``("", {})`` when not known."""
+    dataset, options = getattr(model, "_facezoo_measured_on", ("", {}))
+    return dataset, dict(options)
 
 
 def _normalise(value: Any) -> Any:

@@ -102,12 +102,12 @@ def test_imfdb_is_manual_only(tmp_path):
 
 
 def test_download_extracts_and_records_checksum(file_server, tmp_path, monkeypatch):
-    archive = tar_gz({f"UTKFace/{20 + i}_0_1_20170110000000{i}.jpg.chip.jpg": jpeg_bytes(i) for i in range(3)})
+    archive = tar_gz({f"UTKFace/{20 + i}_0_1_201701100000{i:02d}.jpg.chip.jpg": jpeg_bytes(i) for i in range(12)})
     url = file_server.add("/UTKFace.tar.gz", archive, cut_after=len(archive) // 2)
     monkeypatch.setattr(engine, "read_checksums", lambda module: [engine.Resource("UTKFace.tar.gz", url, None, None)])
     monkeypatch.setattr(engine.time, "sleep", lambda s: None)
     folder = datasets.download("utkface", tmp_path)
-    assert folder == tmp_path / "UTKFace" and len(datasets.load("utkface", tmp_path, split="all")) == 3
+    assert folder == tmp_path / "UTKFace" and len(datasets.load("utkface", tmp_path, split="all")) == 12
     assert f"utkface/UTKFace.tar.gz\t{len(archive)}\t{sha(archive)}" in (tmp_path / "downloads" / "checksums.tsv").read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["UTKFace", "downloads"]
     # A changed upstream file fails against the recorded sha256; the extracted copy is kept, no download left.
@@ -115,17 +115,18 @@ def test_download_extracts_and_records_checksum(file_server, tmp_path, monkeypat
     file_server.add("/UTKFace.tar.gz", archive[:-1] + b"x")
     with pytest.raises(datasets.ChecksumError, match="deleted"):
         datasets.download("utkface", tmp_path, force=True)
-    assert len(list((tmp_path / "UTKFace").iterdir())) == 3
+    assert len(list((tmp_path / "UTKFace").iterdir())) == 12
     assert list((tmp_path / "downloads" / "utkface").iterdir()) == []
 
 
 def test_manual_dir_with_archive_or_folder(tmp_path):
-    source = make_utkface(tmp_path / "src", n=4)
+    source = make_utkface(tmp_path / "src", n=12)
     manual = tmp_path / "manual"
     manual.mkdir()
     (manual / "UTKFace.tar.gz").write_bytes(tar_gz({f"UTKFace/{p.name}": p.read_bytes() for p in source.iterdir()}))
-    assert len(datasets.load("utkface", datasets.download("utkface", tmp_path / "a", manual_dir=manual), split="all")) == 4
-    assert len(datasets.load("utkface", datasets.download("utkface", tmp_path / "b", manual_dir=source.parent), split="all")) == 4
+    for root, manual_dir in ((tmp_path / "a", manual), (tmp_path / "b", source.parent)):
+        folder = datasets.download("utkface", root, manual_dir=manual_dir)
+        assert len(datasets.load("utkface", folder, split="all")) == 12
     with pytest.raises(datasets.ManualDownloadRequired, match="UTKFace.tar.gz is not in"):
         datasets.download("utkface", tmp_path / "c", manual_dir=tmp_path / "c")
 
@@ -133,9 +134,11 @@ def test_manual_dir_with_archive_or_folder(tmp_path):
 def test_manual_imfdb_zip_without_top_folder(tmp_path):
     manual = tmp_path / "manual"
     manual.mkdir()
-    (manual / "train.zip").write_bytes(zip_bytes({"train.csv": b"ID,Class\n1.jpg,OLD\n", "Train/1.jpg": jpeg_bytes()}))
+    images = {f"Train/{i}.jpg": jpeg_bytes(i) for i in range(1, 11)}
+    labels = "ID,Class\n" + "".join(f"{i}.jpg,OLD\n" for i in range(1, 11))
+    (manual / "train.zip").write_bytes(zip_bytes({"train.csv": labels.encode(), **images}))
     ds = datasets.load("imfdb_age", datasets.download("imfdb_age", tmp_path / "root", manual_dir=manual), split="all")
-    assert ds.targets["age"].tolist() == [2] and Path(ds.paths[0]).is_file()
+    assert ds.targets["age"].tolist() == [2] * 10 and Path(ds.paths[0]).is_file()
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 from conftest import make_selfie, make_utkface, write_image
 
 from facezoo import datasets
-from facezoo.datasets.core import fraction_split, train_test_split_indices
+from facezoo.datasets.core import MARKER_IMAGES, fraction_split, train_test_split_indices
 
 
 def test_list_datasets_and_describe():
@@ -58,8 +58,10 @@ def test_utkface_names_and_split(tmp_path):
 
 def _imfdb(root: Path, per_class: dict[str, int]) -> Path:
     folder = root / "imfdb-age"
-    write_image(folder / "Train" / f"{next(iter(per_class))}0.jpg")  # the labels are parsed; one image marks the folder
-    rows = [f"{label}{i}.jpg,{label}" for label, n in per_class.items() for i in range(n)]
+    labels = [label for label, n in per_class.items() for _ in range(n)]
+    rows = [f"{i}.jpg,{label}" for i, label in enumerate(labels)]
+    for i in range(MARKER_IMAGES):  # the labels are parsed; a few images mark the folder
+        write_image(folder / "Train" / f"{i}.jpg", i)
     (folder / "train.csv").write_text("ID,Class\n" + "\n".join(rows) + "\n")
     return folder
 
@@ -172,7 +174,8 @@ def _scut(root: Path, n: int = 50) -> Path:
     files = folder / "train_test_files"
     names = [f"{('AF', 'AM', 'CF', 'CM')[i % 4]}{i}.jpg" for i in range(n)]
     lines = [f"{name} {1 + i * 4 / n:.6f}" for i, name in enumerate(names)]
-    write_image(folder / "Images" / names[0])  # the labels are parsed; one image marks the folder
+    for i, name in enumerate(names[:MARKER_IMAGES]):  # the labels are parsed; a few images mark the folder
+        write_image(folder / "Images" / name, i)
     official = files / "split_of_60%training and 40%testing"
     official.mkdir(parents=True)
     (files / "All_labels.txt").write_text("\n".join(lines) + "\n")

@@ -44,6 +44,31 @@ def test_colour_modes_become_rgb(tmp_path):
     np.testing.assert_allclose(gray[..., 0], gray[..., 2])
 
 
+def test_images_are_decoded_as_a_viewer_shows_them(tmp_path):
+    """EXIF orientations 1-8 are applied as PIL's exif_transpose (and facezoo.predict) applies them; 16-bit PNGs are
+    scaled, not clipped to white."""
+    from PIL import Image, ImageOps
+
+    pixels = np.zeros((24, 40, 3), np.uint8)  # blocks of four colours: any wrong turn or mirror moves them
+    pixels[:12, :20], pixels[:12, 20:], pixels[12:, :20] = (250, 0, 0), (0, 250, 0), (0, 0, 250)
+    paths, shown = [], []
+    for orientation in range(1, 9):
+        image = Image.fromarray(pixels)
+        exif = image.getexif()
+        exif[0x0112] = orientation
+        path = tmp_path / f"o{orientation}.jpg"
+        image.save(path, exif=exif, quality=95)
+        paths.append(str(path))
+        with Image.open(path) as stored:
+            shown.append(np.asarray(ImageOps.exif_transpose(stored).convert("RGB"), np.float32))
+    gray16 = tmp_path / "gray16.png"
+    Image.fromarray(np.full((24, 40), 32768, np.uint16)).save(gray16)
+    for path, expected in [*zip(paths, shown), (str(gray16), np.full((24, 40, 3), 128, np.float32))]:
+        ds = FaceDataset("toy", "train", [path], {"y": np.zeros(1, np.float32)}, (OutputSpec("y", "regression"),))
+        images, _ = next(iter(ds.as_tf_dataset(expected.shape[:2], 1)))
+        assert np.abs(images.numpy()[0] - expected).mean() < 4, path
+
+
 def test_bad_files_raise_or_skip(tmp_path, caplog):
     ds = _dataset(tmp_path, n=4)
     (tmp_path / "1.jpg").write_text("not an image")

@@ -106,3 +106,26 @@ def test_evaluate_on_error_skip_and_a_model_without_the_datasets_heads(capsys, t
     code = main(["evaluate", "age_cnn", "--dataset", "utkface", "--data-dir", str(utk_root), "--on-error", "skip"])
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1 and "is a regression" in err
+
+
+def _well_formed_but_undecodable() -> bytes:
+    """A JPEG with its start and end markers (so the up-front check passes) whose middle is no JPEG data."""
+    good = jpeg(0, size=(16, 16))
+    return good[:20] + bytes(range(256)) * 4 + good[-2:]
+
+
+def test_an_image_that_fails_to_decode_mid_run_is_named_in_one_line(capsys, tiny_model, utk_root, tmp_path):
+    bad = utk_root / "UTKFace" / "40_1_1_20170119999999997.jpg.chip.jpg"
+    bad.write_bytes(_well_formed_but_undecodable())
+    argv = ["evaluate", str(tiny_model), "--dataset", "utkface", "--data-dir", str(utk_root), "--split", "all"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"facezoo: error: utkface/all: '{bad}' is not an image TensorFlow")
+    assert "--on-error skip" in err
+    assert main([*argv, "--on-error", "skip"]) == 0
+    assert "**utkface all: 20 images (1 skipped)**" in capsys.readouterr().out
+    train = ["train", "utkface", "--data-dir", str(utk_root), "--output-dir", str(tmp_path / "run"), "--epochs", "1",
+             "--batch-size", "4", "--image-size", "32"]
+    assert main(train) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith("facezoo: error: utkface/") and f"'{bad}' is not an image TensorFlow" in err[-1]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from facezoo import datasets
+from facezoo.datasets.core import MARKER_IMAGES
 
 from .helpers import jpeg
 
@@ -17,7 +18,7 @@ HVC_ROW = "a.jpg,male,Good,55+,underweight,None,Fancy,Sad,Side,resized/1.jpg"
 
 
 def _layout(root: Path, name: str, text: str | bytes) -> Path:
-    """The dataset ``name`` with one image and its label file holding ``text``; returns the label file."""
+    """The dataset ``name`` with its images and its label file holding ``text``; returns the label file."""
     folders = {
         "imfdb_age": ("imfdb-age", "train.csv", "Train/1.jpg"),
         "person_attributes": ("hvc", "hvc_annotations.csv", "resized/1.jpg"),
@@ -28,7 +29,10 @@ def _layout(root: Path, name: str, text: str | bytes) -> Path:
     folder, labels, image = folders[name]
     for relative in (labels, image):
         (root / folder / relative).parent.mkdir(parents=True, exist_ok=True)
-    (root / folder / image).write_bytes(jpeg())
+    for number in range(MARKER_IMAGES):  # the image the labels name, and as many as make the folder a dataset
+        digits = re.search(r"\d+(?=\.jpg$)", image)
+        name = f"{image[: digits.start()]}{int(digits[0]) + number:0{len(digits[0])}d}.jpg"
+        (root / folder / name).write_bytes(jpeg(number))
     path = root / folder / labels
     path.write_bytes(text if isinstance(text, bytes) else text.encode())
     if name == "celeba":

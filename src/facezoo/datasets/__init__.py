@@ -20,6 +20,7 @@ applied with TensorFlow ops inside the pipeline.
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 from pathlib import Path
 from types import ModuleType
@@ -109,8 +110,16 @@ def load(name: str, root: str | os.PathLike | None = None, *, split: str = "trai
 
     Raises:
         DatasetNotFoundError: The dataset is not under ``root``; the message says how to get it.
+        ValueError: An unknown dataset or option (the message lists the dataset's options).
     """
     module = _module(name)
+    allowed = [p.name for p in inspect.signature(module.load).parameters.values() if p.kind is p.KEYWORD_ONLY]
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"{name} has no option {', '.join(map(repr, unknown))}; its options: {', '.join(allowed) or 'none'} "
+            f"(see facezoo.datasets.{name})."
+        )
     base = Path(root) if root is not None else default_root()
     if hasattr(module, "MEMBERS"):  # A union: each member finds its own folder (or says how to get it).
         return module.load(base, split, **options)

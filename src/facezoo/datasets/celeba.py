@@ -36,11 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
-from facezoo.datasets.core import FaceDataset, label_error, parse_number, read_lines, select_split
+from facezoo.datasets.core import MARKER_IMAGES, FaceDataset, label_error, parse_number, read_lines, select_split
 from facezoo.registry import OutputSpec
 
 FOLDER = "celeba"
-MARKERS = ("img_align_celeba/**/[0-9][0-9][0-9][0-9][0-9][0-9].jpg", "list_attr_celeba.*")
+MARKERS = (("img_align_celeba/**/[0-9][0-9][0-9][0-9][0-9][0-9].jpg", MARKER_IMAGES), "list_attr_celeba.*")
 #: The dataset's own entries, the only ones copied from a ``manual_dir`` folder.
 CONTENTS = ("img_align_celeba", "list_*.txt", "list_*.csv", "identity_CelebA.txt")
 IMAGES = "202,599"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 
@@ -101,9 +103,10 @@ class FaceDataset:
     ) -> tf.data.Dataset:
         """A batched ``tf.data`` pipeline of ``(images, targets)``.
 
-        Images are decoded (JPEG, PNG, GIF, BMP; grayscale, RGBA and CMYK become RGB) and resized in a parallel
-        ``map``, then batched and prefetched. ``images`` is float32 ``(B, height, width, 3)`` in ``[0, 255]``;
-        ``targets`` is a dict head -> ``(B,)`` tensor, or the one head's tensor when the dataset has a single head.
+        Images are decoded as an image viewer shows them (JPEG, PNG, GIF, BMP; grayscale, RGBA and CMYK become RGB,
+        16-bit PNGs are scaled to 8 bits, EXIF orientation is applied) and resized in a parallel ``map``, then
+        batched and prefetched. ``images`` is float32 ``(B, height, width, 3)`` in ``[0, 255]``; ``targets`` is a
+        dict head -> ``(B,)`` tensor, or the one head's tensor when the dataset has a single head.
 
         Args:
             image_size: ``(height, width)`` every image is resized to (bilinear, aspect ratio not kept).
@@ -131,9 +134,12 @@ class FaceDataset:
         data = self.readable(on_error)
         height, width = int(image_size[0]), int(image_size[1])
         single = len(data.targets) == 1
+        orient = _orientation_table(data.paths)
 
         def load(path: tf.Tensor, target: dict[str, tf.Tensor]) -> tuple[tf.Tensor, Any]:
-            image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+            image = _decode(path)
+            if orient is not None:
+                image = _apply_orientation(image, orient.lookup(path))
             image = tf.image.resize(image, (height, width))
             image = tf.clip_by_value(image, 0.0, 255.0)
             image.set_shape((height, width, 3))
@@ -183,6 +189,99 @@ class FaceDataset:
             logger.warning("%s/%s: skipped %s: missing, not an image or truncated", self.name, self.split, path)
         logger.warning("%s/%s: skipped %d of %d images", self.name, self.split, len(bad), len(self))
         return replace(self.subset(np.flatnonzero(ok)), info={**self.info, "skipped_unreadable": bad})
+
+    def undecodable(self, *, first_only: bool = False) -> list[str]:
+        """The files TensorFlow fails to decode, found by decoding every image as the pipeline does (slow on a large
+        dataset: use it to find the file behind a decoding error).
+
+        Args:
+            first_only: Stop after the first chunk of 1,024 images that holds such a file.
+        """
+        import tensorflow as tf
+
+        bad: list[str] = []
+        for start in range(0, len(self), 1024):
+            chunk = self.paths[start : start + 1024]
+            ds = tf.data.Dataset.from_tensor_slices((np.arange(len(chunk)), chunk))
+            ds = ds.map(lambda i, path: (i, tf.shape(_decode(path))), num_parallel_calls=tf.data.AUTOTUNE)
+            decoded = {int(i) for i, _ in ds.ignore_errors().as_numpy_iterator()}
+            bad += [path for i, path in enumerate(chunk) if i not in decoded]
+            if bad and first_only:
+                break
+        return bad
+
+
+@contextmanager
+def naming_undecodable(*datasets: FaceDataset) -> Iterator[None]:
+    """Turn TensorFlow's error on an image that fails to decode inside a pipeline, which names no file, into a
+    one-line ``ValueError`` naming the file (found with :meth:`FaceDataset.undecodable`)."""
+    import tensorflow as tf
+
+    try:
+        yield
+    except tf.errors.InvalidArgumentError as error:
+        if "Decode" not in str(error):
+            raise
+        for data in datasets:
+            bad = data.undecodable(first_only=True)
+            if bad:
+                raise ValueError(
+                    f"{data.name}/{data.split}: {bad[0]!r} is not an image TensorFlow can decode (damaged or another "
+                    "format); remove it, or pass on_error='skip' (CLI: --on-error skip) to skip such files."
+                ) from error
+        raise
+
+
+def _orientation_table(paths: Sequence[str]) -> tf.lookup.StaticHashTable | None:
+    """Path -> EXIF orientation (2-8) of the images an image viewer turns or mirrors, or ``None`` if there are none
+    (TensorFlow's decoders ignore the orientation; ``facezoo.predict`` applies it, and so must the pipeline)."""
+    import tensorflow as tf
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        turned = {path: o for path, o in zip(paths, pool.map(_exif_orientation, paths)) if o != 1}
+    if not turned:
+        return None
+    keys, values = tf.constant(list(turned)), tf.constant(list(turned.values()), tf.int32)
+    return tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(keys, values), default_value=1)
+
+
+def _exif_orientation(path: str) -> int:
+    """The EXIF orientation of a JPEG whose EXIF block opens the file (where cameras write it), else 1."""
+    try:
+        with open(path, "rb") as f:
+            if b"Exif\x00\x00" not in f.read(64):
+                return 1
+        from PIL import Image
+
+        with Image.open(path) as image:
+            orientation = int(image.getexif().get(0x0112, 1))
+    except (OSError, ValueError, SyntaxError):  # unreadable: the decoder says so, naming the file
+        return 1
+    return orientation if 1 <= orientation <= 8 else 1
+
+
+def _apply_orientation(image: tf.Tensor, orientation: tf.Tensor) -> tf.Tensor:
+    """``image`` turned and mirrored as EXIF ``orientation`` (1-8) says, as ``PIL.ImageOps.exif_transpose`` does."""
+    import tensorflow as tf
+
+    branches = [
+        lambda: image,  # 1: as stored
+        lambda: tf.image.flip_left_right(image),  # 2
+        lambda: tf.image.rot90(image, 2),  # 3
+        lambda: tf.image.flip_up_down(image),  # 4
+        lambda: tf.image.transpose(image),  # 5
+        lambda: tf.image.rot90(image, 3),  # 6: turned 90 degrees clockwise
+        lambda: tf.image.rot90(tf.image.transpose(image), 2),  # 7
+        lambda: tf.image.rot90(image, 1),  # 8: turned 90 degrees counter-clockwise
+    ]
+    return tf.switch_case(orientation - 1, branches)
+
+
+def _decode(path: tf.Tensor) -> tf.Tensor:
+    """The image at ``path`` as ``uint8`` RGB (JPEG, PNG, GIF's first frame, BMP)."""
+    import tensorflow as tf
+
+    return tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
 
 
 def _looks_like_image(path: str) -> bool:
@@ -272,11 +371,30 @@ def read_csv(path: Path, columns: Sequence[str]) -> list[tuple[int, dict[str, st
     return out
 
 
-def is_dataset_dir(markers: Sequence[str], folder: Path) -> bool:
-    """Whether ``folder`` holds every marker path of a dataset (a marker with ``*`` is a glob)."""
+#: A dataset marker: a path (a glob if it has ``*``) that must exist, or ``(glob, n)``: at least ``n`` entries match.
+Marker = str | tuple[str, int]
+#: The image count of a marker: every upstream copy of the zoo's datasets has thousands of images named alike, a
+#: folder that merely holds a few files of such names (a Downloads folder, say) is not one.
+MARKER_IMAGES = 10
+
+
+def is_dataset_dir(markers: Sequence[Marker], folder: Path) -> bool:
+    """Whether ``folder`` holds every marker of a dataset (see :data:`Marker`)."""
     if not folder.is_dir():
         return False
-    return all(next(folder.glob(m), None) is not None if "*" in m else (folder / m).exists() for m in markers)
+    for marker in markers:
+        pattern, count = (marker, 1) if isinstance(marker, str) else marker
+        if "*" not in pattern:
+            if not (folder / pattern).exists():
+                return False
+        elif sum(1 for _ in itertools.islice(folder.glob(pattern), count)) < count:
+            return False
+    return True
+
+
+def describe_markers(markers: Sequence[Marker]) -> str:
+    """The markers in words, for messages: ``a, at least 10 files named b``."""
+    return ", ".join(m if isinstance(m, str) else f"at least {m[1]} files named {m[0]}" for m in markers)
 
 
 # --------------------------------------------------------------------------------------------------------------

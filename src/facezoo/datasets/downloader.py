@@ -26,7 +26,7 @@ from urllib.parse import urlencode, urljoin
 import requests
 
 from facezoo import _network
-from facezoo.datasets.core import is_dataset_dir
+from facezoo.datasets.core import describe_markers, is_dataset_dir
 from facezoo.datasets.extract import ArchiveError, extract_archive, is_archive
 
 __all__ = [
@@ -294,7 +294,9 @@ def _fill(
                     unproven.append((f"{name}/{res.filename}", path, digest))
                 _place(module, path, staging, root)
         if not is_dataset_dir(module.MARKERS, staging):
-            raise DownloadError(f"{name}: the files do not hold {', '.join(module.MARKERS)}; are they the right ones?")
+            raise DownloadError(
+                f"{name}: the files do not hold {describe_markers(module.MARKERS)}; are they the right ones?"
+            )
     except (DownloadError, ArchiveError) as error:
         if not unproven or isinstance(error, ChecksumError):
             raise

@@ -26,7 +26,11 @@ from facezoo.datasets.core import FaceDataset
 from facezoo.registry import OutputSpec
 
 FOLDER = ""
-MARKERS = tuple(f"{module.FOLDER}/{module.MARKERS[0]}" for module in (utkface, imfdb_age, celeba, scut_fbp5500))
+MARKERS = tuple(
+    f"{m.FOLDER}/{marker}" if isinstance(marker, str) else (f"{m.FOLDER}/{marker[0]}", marker[1])
+    for m in (utkface, imfdb_age, celeba, scut_fbp5500)
+    for marker in m.MARKERS[:1]
+)
 IMAGES = "about 250,000 (its four members)"
 DOWNLOAD = "each member's own (see utkface, imfdb_age, celeba, scut_fbp5500)"
 HEADS = (

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from facezoo.datasets.core import FaceDataset, fraction_split, label_error, read_csv, select_split
+from facezoo.datasets.core import MARKER_IMAGES, FaceDataset, fraction_split, label_error, read_csv, select_split
 from facezoo.registry import OutputSpec
 
 FOLDER = "imfdb-age"
-MARKERS = ("train.csv", "Train/*.jpg")
+MARKERS = ("train.csv", ("Train/[0-9]*.jpg", MARKER_IMAGES))
 #: The dataset's own entries, the only ones copied from a ``manual_dir`` folder.
 CONTENTS = ("train.csv", "Train")
 IMAGES = "19,906"

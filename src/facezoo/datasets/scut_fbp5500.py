@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from facezoo.datasets.core import (
+    MARKER_IMAGES,
     FaceDataset,
     label_error,
     parse_number,
@@ -37,7 +38,7 @@ from facezoo.datasets.core import (
 from facezoo.registry import OutputSpec
 
 FOLDER = "SCUT-FBP5500_v2"
-MARKERS = ("train_test_files/All_labels.txt", "Images/*.jpg")
+MARKERS = ("train_test_files/All_labels.txt", ("Images/[AC][FM][0-9]*.jpg", MARKER_IMAGES))
 #: The dataset's own entries, the only ones copied from a ``manual_dir`` folder.
 CONTENTS = ("Images", "train_test_files")
 IMAGES = "5,500"

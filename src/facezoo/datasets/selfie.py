@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from facezoo.datasets.core import FaceDataset, label_error, parse_number, read_lines, select_split
+from facezoo.datasets.core import MARKER_IMAGES, FaceDataset, label_error, parse_number, read_lines, select_split
 from facezoo.registry import OutputSpec
 
 FOLDER = "Selfie-dataset"
-MARKERS = ("selfie_dataset.txt", "images/*.jpg")
+MARKERS = ("selfie_dataset.txt", ("images/*.jpg", MARKER_IMAGES))
 #: The dataset's own entries, the only ones copied from a ``manual_dir`` folder.
 CONTENTS = ("selfie_dataset.txt", "images")
 IMAGES = "46,836"

@@ -21,13 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from facezoo.datasets.core import FaceDataset, fraction_split, select_split
+from facezoo.datasets.core import MARKER_IMAGES, FaceDataset, fraction_split, select_split
 from facezoo.registry import OutputSpec
 
 FOLDER = "UTKFace"
-MARKERS = ("[0-9]*_[01]_[0-4]_*.jpg",)  # [age]_[gender]_[race]_[datetime].jpg.chip.jpg
+MARKERS = (("[0-9]*_[01]_[0-4]_[0-9]*.jpg.chip.jpg", MARKER_IMAGES),)  # [age]_[gender]_[race]_[datetime]
 #: The dataset's own entries, the only ones copied from a ``manual_dir`` folder.
-CONTENTS = ("[0-9]*.jpg",)
+CONTENTS = ("[0-9]*_*chip.jpg",)  # also the few upstream names that lack a field
 IMAGES = "23,708"
 DOWNLOAD = "automatic (Google Drive)"
 GENDER_LABELS = ("male", "female")

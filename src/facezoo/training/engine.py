@@ -35,6 +35,7 @@ from facezoo.registry import model_info
 from facezoo.training.evaluate import Evaluation, Table, evaluate, missing_labels
 from facezoo.training.fit import STRATEGIES
 from facezoo.datasets.augment import Augmentation
+from facezoo.datasets.core import naming_undecodable
 from facezoo.training.recipes import Loss, Optimizer, Recipe, Stage
 
 if TYPE_CHECKING:
@@ -623,7 +624,7 @@ def _run_stage(
                 restore_best_weights=e.restore_best_weights, mode=_mode(stage.monitor),
             ))
         callbacks.append(_EpochCheckpoint(tracker, stage))  # Last: sees the learning rate the others set.
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), naming_undecodable(*map(data.dataset, recipe.splits[:2])):
             if data.on_error == "skip":  # skipping makes the epoch length unknown in advance, as Keras then warns
                 warnings.filterwarnings("ignore", message="Your input ran out of data")
             net.fit(

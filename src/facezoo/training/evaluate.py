@@ -9,16 +9,27 @@ import logging
 import math
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from facezoo.registry import OutputSpec
+from facezoo.registry import OutputSpec, measured_on
 
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["Table", "Evaluation", "evaluate", "missing_labels", "regression_metrics", "classification_metrics"]
+    from facezoo.datasets import FaceDataset
+
+__all__ = [
+    "Table",
+    "Evaluation",
+    "evaluate",
+    "evaluation_options",
+    "load_for_evaluation",
+    "missing_labels",
+    "regression_metrics",
+    "classification_metrics",
+]
 
 logger = logging.getLogger("facezoo.training")
 
@@ -172,10 +183,42 @@ def classification_metrics(
     return metrics, Table(("class", "precision", "recall", "f1", "support"), rows), confusion
 
 
+def evaluation_options(model: Any, dataset: str, dataset_options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The ``facezoo.datasets.load`` options to evaluate ``model`` on dataset ``dataset`` with: those its weights
+    were measured with (``WeightsInfo.dataset_options``, the ``dataset_options`` of a published folder's
+    ``facezoo.json``) when they were measured on that dataset, updated by ``dataset_options``.
+
+    Options matter: e.g. ``attractive_net.scut_fbp5500`` was measured on SCUT-FBP5500's official 40 % test split;
+    the default split's test part holds images it was trained on.
+    """
+    measured, options = measured_on(model)
+    return {**(options if measured == dataset else {}), **dict(dataset_options or {})}
+
+
+def load_for_evaluation(
+    model: Any,
+    dataset: str,
+    *,
+    split: str = "test",
+    data_dir: str | os.PathLike | None = None,
+    dataset_options: Mapping[str, Any] | None = None,
+) -> FaceDataset:
+    """Split ``split`` of dataset ``dataset`` loaded with :func:`evaluation_options`; its ``info["options"]`` records
+    the options used."""
+    from facezoo import datasets
+
+    options = evaluation_options(model, dataset, dataset_options)
+    loaded = datasets.load(dataset, data_dir, split=split, **options)
+    return dataclasses.replace(loaded, info={**loaded.info, "options": options})
+
+
 def evaluate(
     model: keras.Model,
-    dataset: Any,
+    dataset: FaceDataset | str,
     *,
+    split: str = "test",
+    data_dir: str | os.PathLike | None = None,
+    dataset_options: Mapping[str, Any] | None = None,
     by: str | Sequence[str] | None = None,
     batch_size: int = 32,
     targets: dict[str, str] | None = None,
@@ -191,7 +234,12 @@ def evaluate(
 
     Args:
         model: A facezoo model (its outputs are matched to the dataset's targets by name, case-insensitively).
-        dataset: A ``facezoo.datasets.FaceDataset``; images are resized to the model's input size.
+        dataset: A ``facezoo.datasets.FaceDataset``, or a dataset name: then its split ``split`` is loaded from
+            ``data_dir`` with the options the model's weights were measured with, updated by ``dataset_options``
+            (:func:`evaluation_options`). Images are resized to the model's input size.
+        split: With a dataset name: the split to evaluate on.
+        data_dir: With a dataset name: the datasets root or the dataset's folder (default as ``datasets.load``).
+        dataset_options: With a dataset name: ``facezoo.datasets.load`` options replacing the recorded ones.
         by: Annotation name(s) to group by; also accepts a target head (e.g. ``"gender"`` on UTKFace).
         batch_size: Prediction batch size.
         targets: Model output name -> dataset target head, where the names differ (e.g. ``{"male": "Male"}``).
@@ -204,10 +252,15 @@ def evaluate(
 
     Raises:
         ValueError: the dataset is empty, an output has no matching target or one of another kind or class count,
-            ``by`` names no annotation of the dataset, or an image is unreadable with ``on_error="raise"``.
+            ``by`` names no annotation of the dataset, an image is unreadable with ``on_error="raise"``, or
+            ``dataset_options`` come with a ``FaceDataset``.
     """
     from facezoo.inference import _output_specs
 
+    if isinstance(dataset, str):
+        dataset = load_for_evaluation(model, dataset, split=split, data_dir=data_dir, dataset_options=dataset_options)
+    elif dataset_options is not None:
+        raise ValueError("dataset_options apply to a dataset name; load the FaceDataset with those options instead.")
     if len(dataset) == 0:
         raise ValueError(f"{getattr(dataset, 'name', 'the dataset')}: nothing to evaluate, the dataset is empty.")
     specs = {spec.name: spec for spec in _output_specs(model)}
@@ -254,16 +307,18 @@ def _predict(
     model: keras.Model, dataset: Any, batch_size: int, on_error: str, single: str, flip: bool
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Predictions per output and the indices of the images they are for (``on_error="skip"`` drops some)."""
+    from facezoo.datasets.core import naming_undecodable
     from facezoo.inference import forward
 
     height, width = (int(d) for d in model.input_shape[1:3])
     indexed = dataclasses.replace(dataset, targets={"index": np.arange(len(dataset))}, heads=())
     outputs: dict[str, list[np.ndarray]] = {}
     kept = []
-    for images, index in indexed.as_tf_dataset((height, width), batch_size, on_error=on_error):
-        for name, values in forward(model, images.numpy(), single, flip=flip).items():
-            outputs.setdefault(name, []).append(values)
-        kept.append(index.numpy())
+    with naming_undecodable(dataset):
+        for images, index in indexed.as_tf_dataset((height, width), batch_size, on_error=on_error):
+            for name, values in forward(model, images.numpy(), single, flip=flip).items():
+                outputs.setdefault(name, []).append(values)
+            kept.append(index.numpy())
     if not kept:
         return {}, np.zeros(0, dtype=np.int64)
     return {name: np.concatenate(parts) for name, parts in outputs.items()}, np.concatenate(kept)
