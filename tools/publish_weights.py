@@ -189,7 +189,7 @@ def main() -> None:
         )
         hub.check_folder(staged)
         check_identical(staged, model, architecture, config)
-        hub._replace_folder(staged, folder)
+        hub.replace_folder(staged, folder)
     folder.chmod(0o755)
     data = (folder / hub.WEIGHTS_NAME).read_bytes()
     sha256, size = hashlib.sha256(data).hexdigest(), len(data)

@@ -8,9 +8,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from facezoo.registry import ModelInfo, OutputSpec, WeightsInfo, create_model, list_models, model_info
-
-__version__ = "0.1.0.dev0"
+from facezoo import models  # noqa: F401  (registers every builder)
+from facezoo._version import __version__
+from facezoo.factory import create_model
+from facezoo._registry import list_models, model_info
+from facezoo.specs import ModelInfo, OutputSpec, WeightsInfo
 
 __all__ = [
     "__version__",

@@ -17,7 +17,7 @@ import sys
 from typing import Any, Callable, Sequence
 
 from facezoo import __version__
-from facezoo.registry import ModelInfo, list_models, model_info
+from facezoo._registry import ModelInfo, list_models, model_info
 from facezoo.training.fit import STRATEGIES
 
 #: ``facezoo train`` recipe name -> ``facezoo.training`` function.
@@ -86,20 +86,14 @@ def cmd_info(args: argparse.Namespace) -> None:
     print("\n".join(lines))
 
 
-def _load_model(source: str, *, force_download: bool = False):
-    """A registered name (default weights), ``name.tag``, ``hf://org/repo[@rev]``, ``org/repo`` or a local folder."""
-    from facezoo.registry import create_model
-
-    return create_model(source, pretrained=source in list_models(), force_download=force_download)
-
-
 def cmd_predict(args: argparse.Namespace) -> None:
+    from facezoo.factory import load_model
     from facezoo.inference import expand_image_paths, predict
 
     paths = expand_image_paths(args.images)
     if not paths:
         raise ValueError(f"No images found in {', '.join(args.images)}.")
-    model = _load_model(args.model, force_download=args.force_download)
+    model = load_model(args.model, force_download=args.force_download)
     results = predict(model, paths, batch_size=args.batch_size, on_error=args.on_error)
     if not results:
         raise ValueError("None of the images could be read.")
@@ -112,22 +106,16 @@ def cmd_predict(args: argparse.Namespace) -> None:
 
 
 def cmd_analyze(args: argparse.Namespace) -> None:
+    from facezoo.factory import load_model
     from facezoo.faces import analyze, save_annotated
     from facezoo.inference import expand_image_paths
 
     paths = expand_image_paths(args.images)
     if not paths:
         raise ValueError(f"No images found in {', '.join(args.images)}.")
-    registered = set(list_models())
-    models = (
-        [
-            name if name.partition(".")[0] in registered and not args.force_download
-            else _load_model(name, force_download=args.force_download)
-            for name in args.models.split(",")
-        ]
-        if args.models
-        else None
-    )
+    sources = args.models.split(",") if args.models else None
+    # analyze loads each source itself (once a face needs it); a forced download happens before any detection.
+    models = [load_model(source, force_download=True) for source in sources] if sources and args.force_download else sources
     faces = analyze(
         paths, models, batch_size=args.batch_size, min_confidence=args.min_confidence, on_error=args.on_error
     )
@@ -198,8 +186,9 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from facezoo import datasets, training
+    from facezoo.factory import load_model
 
-    model = _load_model(args.model, force_download=args.force_download)
+    model = load_model(args.model, force_download=args.force_download)
     dataset = datasets.load(args.dataset, args.data_dir, split=args.split)
     if args.limit is not None:
         dataset = dataset.take(args.limit)

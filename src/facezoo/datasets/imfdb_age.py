@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from facezoo.datasets.core import FaceDataset, fraction_split, label_error, read_csv, select_split
-from facezoo.registry import OutputSpec
+from facezoo.specs import OutputSpec
 
 FOLDER = "imfdb-age"
 MARKERS = ("train.csv", "Train/*.jpg")

@@ -18,7 +18,8 @@ from facezoo.models._common import (
     mobilenet_v2_with_heads,
     scaled_input,
 )
-from facezoo.registry import OutputSpec, WeightsInfo, register_model
+from facezoo._registry import register_model
+from facezoo.specs import OutputSpec, WeightsInfo
 
 if TYPE_CHECKING:
     import keras

@@ -14,7 +14,8 @@ from facezoo.models._common import (
     mobilenet_v2_file,
     scaled_input,
 )
-from facezoo.registry import OutputSpec, WeightsInfo, register_model
+from facezoo._registry import register_model
+from facezoo.specs import OutputSpec, WeightsInfo
 
 if TYPE_CHECKING:
     import keras

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from facezoo.datasets.faces import HEADS
 from facezoo.models._common import mobilenet_v2_with_heads
-from facezoo.registry import register_model
+from facezoo._registry import register_model
 
 if TYPE_CHECKING:
     import keras

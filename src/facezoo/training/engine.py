@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import keras
 
-from facezoo.registry import model_info
+from facezoo._registry import model_info
 from facezoo.training.evaluate import Evaluation, Table, evaluate, missing_labels
 from facezoo.training.fit import STRATEGIES
 from facezoo.datasets.augment import Augmentation
@@ -500,9 +500,9 @@ class _Data:
 
 
 def _build(recipe: Recipe, size: tuple[int, int]) -> keras.Model:
-    from facezoo.registry import create_model
+    from facezoo._registry import build_model
 
-    return create_model(recipe.model, **{**recipe.model_config, "input_shape": (*size, 3)})
+    return build_model(recipe.model, **{**recipe.model_config, "input_shape": (*size, 3)})
 
 
 def _output_kinds(model: keras.Model) -> dict[str, str]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from facezoo.registry import OutputSpec
+from facezoo.specs import OutputSpec
 
 if TYPE_CHECKING:
     import keras
@@ -173,7 +173,7 @@ def classification_metrics(
 
 
 def evaluate(
-    model: keras.Model,
+    model: keras.Model | str | os.PathLike,
     dataset: Any,
     *,
     by: str | Sequence[str] | None = None,
@@ -189,7 +189,9 @@ def evaluate(
     without a head's label (NaN score, class -1) are left out of that head's metrics.
 
     Args:
-        model: A facezoo model (its outputs are matched to the dataset's targets by name, case-insensitively).
+        model: A facezoo model, or any source :func:`facezoo.create_model` takes (a registered name with its default
+            weights, ``NAME.TAG``, ``hf://org/repo[@rev]``, ``org/repo`` or a folder). Its outputs are matched to
+            the dataset's targets by name, case-insensitively.
         dataset: A ``facezoo.datasets.FaceDataset``; images are resized to the model's input size.
         by: Annotation name(s) to group by; also accepts a target head (e.g. ``"gender"`` on UTKFace).
         batch_size: Prediction batch size.
@@ -204,11 +206,13 @@ def evaluate(
         ValueError: the dataset is empty, an output has no matching target or one of another kind or class count,
             ``by`` names no annotation of the dataset, or an image is unreadable with ``on_error="raise"``.
     """
-    from facezoo.inference import _output_specs
+    from facezoo.factory import load_model
+    from facezoo.inference import output_specs
 
+    model = load_model(model)
     if len(dataset) == 0:
         raise ValueError(f"{getattr(dataset, 'name', 'the dataset')}: nothing to evaluate, the dataset is empty.")
-    specs = {spec.name: spec for spec in _output_specs(model)}
+    specs = {spec.name: spec for spec in output_specs(model)}
     mapping = _match_targets(list(specs), dict(dataset.targets), targets or {})
     _check_kinds(specs, mapping, dataset)
     by_names = [by] if isinstance(by, str) else list(by or ())
