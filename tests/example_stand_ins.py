@@ -7,7 +7,7 @@ training tests' ``tiny_models`` fixture uses it for the session.
 
 from __future__ import annotations
 
-from facezoo import registry
+from facezoo import _registry as registry
 from facezoo.models.person_attributes import PERSON_ATTRIBUTE_HEADS
 
 

@@ -9,9 +9,9 @@ import importlib
 from typing import Any
 
 from facezoo import models  # noqa: F401  (registers every builder)
+from facezoo._registry import list_models, model_info
 from facezoo._version import __version__
 from facezoo.factory import create_model
-from facezoo._registry import list_models, model_info
 from facezoo.specs import ModelInfo, OutputSpec, WeightsInfo
 
 __all__ = [
@@ -34,7 +34,9 @@ __all__ = [
     "training",
 ]
 
-_SUBMODULES = {"datasets", "faces", "hub", "inference", "models", "training"}
+_SUBMODULES = {
+    "datasets", "factory", "faces", "geometry", "hub", "inference", "models", "pretrained", "registry", "specs", "training"
+}
 _FUNCTIONS = {
     "predict": "facezoo.inference",
     "evaluate": "facezoo.training",

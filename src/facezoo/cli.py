@@ -18,17 +18,8 @@ from typing import Any, Callable, Sequence
 
 from facezoo import __version__
 from facezoo._registry import ModelInfo, list_models, model_info
-from facezoo.training.fit import STRATEGIES
-
-#: ``facezoo train`` recipe name -> ``facezoo.training`` function.
-TRAIN_RECIPES = {
-    "selfie_resnet": "fit_selfie_resnet",
-    "age_cnn": "fit_age_cnn",
-    "person_attributes": "fit_person_attributes",
-    "celeba_gender": "fit_celeba_gender",
-    "attractive_net": "fit_attractive_net",
-    "utkface": "fit_utkface",
-}
+from facezoo.training.distribute import STRATEGIES
+from facezoo.training.recipes import RECIPES
 
 
 def format_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
@@ -106,8 +97,8 @@ def cmd_predict(args: argparse.Namespace) -> None:
 
 
 def cmd_analyze(args: argparse.Namespace) -> None:
-    from facezoo.factory import load_model
     from facezoo.faces import analyze, save_annotated
+    from facezoo.factory import load_model
     from facezoo.inference import expand_image_paths
 
     paths = expand_image_paths(args.images)
@@ -165,7 +156,6 @@ def cmd_download(args: argparse.Namespace) -> None:
 def cmd_train(args: argparse.Namespace) -> None:
     from facezoo import training
 
-    fit = getattr(training, TRAIN_RECIPES[args.recipe])
     options = {
         key: value
         for key, value in (
@@ -177,8 +167,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     if not sys.stderr.isatty():  # a log file: one plain line per epoch, no bars, ANSI codes or backspaces
         options["verbose"] = 2
     with contextlib.redirect_stdout(sys.stderr):  # Keras progress bars are progress: keep stdout for the result.
-        result = fit(
-            args.data_dir, args.output_dir, resume=args.resume, on_error=args.on_error, strategy=args.strategy,
+        result = training.fit(
+            args.recipe, args.data_dir, args.output_dir, resume=args.resume, on_error=args.on_error, strategy=args.strategy,
             **options,
         )
     print(json.dumps({"test_metrics": result.test_metrics, "pretrained_dir": str(result.pretrained_dir)}, indent=2))
@@ -235,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler, tensorflow=tensorflow)
         return p
 
-    on_error = dict(
+    on_error: dict[str, Any] = dict(
         choices=("raise", "skip"), default="raise",
         help="an image that is missing, not an image or truncated: stop with its name (raise) or skip it, logged once",
     )
@@ -280,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="download and extract again")
 
     p = command("train", cmd_train, "run a training recipe", tensorflow=True)
-    p.add_argument("recipe", choices=sorted(TRAIN_RECIPES))
+    p.add_argument("recipe", choices=sorted(RECIPES))
     p.add_argument("--data-dir", required=True, help="the dataset folder, or the datasets root")
     p.add_argument("--output-dir", required=True, help="checkpoints, logs and the save_pretrained folder go here")
     p.add_argument("--epochs", type=int)

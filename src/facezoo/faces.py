@@ -18,14 +18,14 @@ import functools
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, Union, cast
 
 import numpy as np
 
+from facezoo._registry import list_models, model_info, parse_source, resolve_weights
 from facezoo.factory import create_model
 from facezoo.geometry import LANDMARKS, FaceGeometry, face_geometry
 from facezoo.inference import describe_image_error, image_label, is_single_image, predict, read_image
-from facezoo._registry import list_models, model_info, parse_source, resolve_weights
 from facezoo.specs import ModelInfo
 
 if TYPE_CHECKING:
@@ -251,17 +251,16 @@ def analyze(
     plans = []
     for model in models:
         key = _model_key(model)
-        if isinstance(model, str):
-            source = parse_source(model)
-            if source.kind == "registered":  # fail before any detection on a name without such weights
-                assert source.name is not None
-                resolve_weights(source.name, source.tag or True)
-            else:  # a saved model (Hub repository or folder) carries its own weights: load it now
-                model = create_model(model)
+        source = parse_source(model) if isinstance(model, str) else None
+        if source is not None and source.kind != "registered":  # a saved model carries its own weights: load it now
+            model = create_model(model)
         geometry, size = _geometry_and_size(model) if align else (None, _architecture(model)[1])
+        if source is not None and source.kind == "registered":  # fail before any detection on missing weights
+            assert source.name is not None
+            resolve_weights(source.name, source.tag or True)
         plans.append((key, model, geometry, size))
     loaded: dict[str, keras.Model] = {}
-    items = [images] if is_single_image(images) else list(images)
+    items: list[ImageInput] = [images] if is_single_image(images) else list(cast("Sequence[ImageInput]", images))
     results: list[dict[str, Any]] = []
     pending: list[tuple[dict[str, Any], dict[str, np.ndarray]]] = []
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from facezoo.hub import from_pretrained
 from facezoo._registry import build_model, parse_source
+from facezoo.hub import from_pretrained
 
 if TYPE_CHECKING:
     import keras

@@ -17,6 +17,7 @@ __all__ = ["LANDMARKS", "FaceGeometry", "face_geometry"]
 #: The five landmarks, in the order of :attr:`FaceGeometry.points`. ``left_eye`` is the eye on the image's left.
 LANDMARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 
+
 @dataclass(frozen=True)
 class FaceGeometry:
     """Where the five landmarks sit in a dataset's face crops, as measured from its training images.

@@ -40,6 +40,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from facezoo import _citations
+from facezoo._registry import build_model, list_models, model_info, parse_source
 from facezoo._version import __version__
 from facezoo.pretrained import (
     RETRIES_ENV,
@@ -60,7 +61,6 @@ from facezoo.pretrained import (
     mismatch,
     sha256_of,
 )
-from facezoo._registry import build_model, list_models, model_info, parse_source
 from facezoo.specs import WeightsInfo
 
 if TYPE_CHECKING:
@@ -459,6 +459,7 @@ def from_pretrained(
             if problem:
                 raise ChecksumError(f"{folder}: {WEIGHTS_NAME} differs from {METADATA_NAME} ({problem}); re-save it.")
     else:
+        assert repo_id is not None  # parse_source gives a folder or a repository
         options: dict[str, Any] = dict(
             cache_dir=cache_dir, local_files_only=local_files_only, force_download=force_download,
             token=token, endpoint=endpoint,
@@ -467,13 +468,16 @@ def from_pretrained(
         legacy = metadata_path is None
         if metadata_path is None:
             metadata_path = fetch(repo_id, CONFIG_NAME, revision=revision, **options)
+        assert metadata_path is not None  # fetch returns None only with missing_ok
         metadata = _read_metadata(metadata_path, source=label, legacy=legacy)
         commit = metadata_path.parent.name  # the cache layout: snapshots/<commit sha>/<file>
         expected = [] if legacy else [_listed(metadata, WEIGHTS_NAME)]
         registered = _registered_weights(repo_id, WEIGHTS_NAME, {revision or "main", commit})
         if registered is not None:
             expected.append((registered.sha256, registered.file_size, "the facezoo registry"))
-        weights_path = fetch(repo_id, WEIGHTS_NAME, revision=commit, expected=expected, **options)
+        fetched = fetch(repo_id, WEIGHTS_NAME, revision=commit, expected=expected, **options)
+        assert fetched is not None
+        weights_path = fetched
     model = _build_from_config(metadata, source=label)
     load_weights_file(model, weights_path, source=label)
     return model
@@ -526,7 +530,7 @@ def model_card(
     citation = _citations.DATASETS.get(dataset)
     dataset_title = citation.title if citation else dataset
     if license and _HUB_LICENSE_ID.fullmatch(license):
-        licence_meta = {"license": license}
+        licence_meta: dict[str, Any] = {"license": license}
     else:
         licence_meta = {"license": "other", "license_name": "non-commercial-research-only"}
         if citation and citation.url:
@@ -641,7 +645,7 @@ def _inference_copy(model: keras.Model, architecture: str, config: Mapping[str, 
 def _output_specs(architecture: str, config: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The registry's output specs of ``architecture``, with labels replaced by indices where ``config`` changed
     the number of classes."""
-    specs = []
+    specs: list[dict[str, Any]] = []
     for spec in model_info(architecture).outputs:
         specs.append({"name": spec.name, "kind": spec.kind, "labels": list(spec.labels), "units": spec.units})
     num_classes = config.get("num_classes")

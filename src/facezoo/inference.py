@@ -6,12 +6,12 @@ import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence, TypeGuard, Union, cast
 
 import numpy as np
 
-from facezoo.factory import load_model
 from facezoo._registry import model_info
+from facezoo.factory import load_model
 from facezoo.specs import OutputSpec
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ def load_image(image: ImageInput, size: tuple[int, int]) -> np.ndarray:
     pixels = read_image(image)
     height, width = size
     if pixels.shape[:2] != (height, width):
-        pixels = np.asarray(Image.fromarray(pixels).resize((width, height), Image.BILINEAR))
+        pixels = np.asarray(Image.fromarray(pixels).resize((width, height), Image.Resampling.BILINEAR))
     return pixels.astype(np.float32)
 
 
@@ -157,7 +157,7 @@ def predict(
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}.")
     model = load_model(model_or_name)
-    items = [images] if is_single_image(images) else list(images)
+    items: list[ImageInput] = [images] if is_single_image(images) else list(cast("Sequence[ImageInput]", images))
     size = tuple(model.input_shape[1:3])
     specs = output_specs(model)
     results: list[dict[str, Any]] = []
@@ -190,7 +190,7 @@ def decode_output(spec: OutputSpec, values: np.ndarray) -> dict[str, Any]:
     }
 
 
-def is_single_image(images: Any) -> bool:
+def is_single_image(images: Any) -> TypeGuard[ImageInput]:
     """Whether ``images`` is one image (a path, a PIL image or an array of at most 3 axes), not a sequence."""
     from PIL import Image
 

@@ -24,7 +24,7 @@ from facezoo._version import __version__
 from facezoo.specs import WeightsInfo
 
 if TYPE_CHECKING:
-    from importlib.resources.abc import Traversable
+    from importlib.abc import Traversable
 
     import keras
 
@@ -91,7 +91,6 @@ class InvalidWeightsError(HubError, ValueError):
     """The weights file is not HDF5, is truncated, or does not fit the architecture."""
 
 
-
 def load_registered_weights(
     model: keras.Model,
     weights: WeightsInfo,
@@ -129,7 +128,7 @@ def load_registered_weights(
             f"{label}: the weights embedded in facezoo ({weights.embedded}) are missing from this installation and "
             "are not on the Hub; reinstall facezoo (pip install --force-reinstall facezoo)."
         )
-    path = fetch(
+    fetched = fetch(
         weights.repo_id,
         weights.filename,
         revision=weights.commit,
@@ -139,8 +138,8 @@ def load_registered_weights(
         force_download=force_download,
         endpoint=endpoint,
     )
-    return load_weights_file(model, path, source=label)
-
+    assert fetched is not None  # fetch returns None only with missing_ok
+    return load_weights_file(model, fetched, source=label)
 
 
 def hub_endpoint(endpoint: str | None) -> str:
@@ -198,7 +197,7 @@ def download(
                 repo_id,
                 filename,
                 revision=revision,
-                cache_dir=cache_dir,
+                cache_dir=os.fspath(cache_dir) if cache_dir is not None else None,
                 local_files_only=local_files_only,
                 force_download=force_download,
                 token=token,
@@ -308,7 +307,6 @@ def mismatch(path: Path, expected: Iterable[tuple[str, int | None, str]], *, hub
     return None
 
 
-
 def embedded_resource(resource: str) -> Traversable | None:
     """The packaged file ``"<package>/<path>"``, or ``None`` if this installation does not have it."""
     package, _, relative = resource.partition("/")
@@ -333,7 +331,6 @@ def _git_blob_sha1(path: Path) -> str:
         for block in iter(lambda: file.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
 
 
 def load_weights_file(model: keras.Model, path: Path, *, source: str) -> keras.Model:

@@ -61,9 +61,9 @@ class _Interrupt(Exception):
 
 
 def _interrupt_after(monkeypatch, epochs: int):
-    from facezoo.training import engine
+    from facezoo.training import run_folder
 
-    original, seen = engine._RunTracker.end_epoch, []
+    original, seen = run_folder.RunTracker.end_epoch, []
 
     def end_epoch(self, model, stage, epoch, logs):
         original(self, model, stage, epoch, logs)
@@ -71,7 +71,7 @@ def _interrupt_after(monkeypatch, epochs: int):
         if len(seen) == epochs:
             raise _Interrupt
 
-    monkeypatch.setattr(engine._RunTracker, "end_epoch", end_epoch)
+    monkeypatch.setattr(run_folder.RunTracker, "end_epoch", end_epoch)
 
 
 def test_interrupted_run_resumes(synthetic_root, tmp_path, monkeypatch):
@@ -205,17 +205,17 @@ def test_two_replicas_match_one(synthetic_root, tmp_path):
 def test_early_stopping_counts_the_epochs_before_a_resume():
     import keras
 
-    from facezoo.training.engine import _ResumableEarlyStopping
+    from facezoo.training.keras_bridge import ResumableEarlyStopping
 
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
-    stopper = _ResumableEarlyStopping([0.5, 0.4, 0.45, 0.46], monitor="val_loss", patience=3, mode="min")
+    stopper = ResumableEarlyStopping([0.5, 0.4, 0.45, 0.46], monitor="val_loss", patience=3, mode="min")
     stopper.set_model(model)
     stopper.on_train_begin()
     assert (stopper.best, stopper.best_epoch, stopper.wait) == (0.4, 1, 2)
     model.stop_training = False
     stopper.on_epoch_end(4, {"val_loss": 0.47})
     assert model.stop_training  # third epoch without improvement since epoch 2; a fresh EarlyStopping would go on
-    fresh = _ResumableEarlyStopping([], monitor="val_loss", patience=3, mode="min")
+    fresh = ResumableEarlyStopping([], monitor="val_loss", patience=3, mode="min")
     fresh.set_model(model)
     fresh.on_train_begin()
     model.stop_training = False

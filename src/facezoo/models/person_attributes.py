@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
+from facezoo._registry import register_model
 from facezoo.datasets.person_attributes import LABELS as PERSON_ATTRIBUTE_HEADS
 from facezoo.models._common import check_choice, check_input_shape, scaled_input
-from facezoo._registry import register_model
 from facezoo.specs import OutputSpec
 
 if TYPE_CHECKING:

@@ -334,7 +334,7 @@ def _group_table(
     spec: OutputSpec, truth: np.ndarray, predicted: np.ndarray, group: tuple[np.ndarray, tuple[str, ...] | None], name: str
 ) -> Table:
     values, labels = group
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for value in sorted(set(values.tolist()), key=lambda v: (isinstance(v, str), v)):
         mask = values == value
         shown = labels[int(value)] if labels else value
