@@ -121,7 +121,10 @@ def main() -> None:
         parser.error("give a run folder or --republish MODEL.TAG")
 
     if args.republish:
-        architecture, _, tag = args.republish.partition(".")
+        named = facezoo.registry.parse_source(args.republish)
+        if named.kind != "registered" or named.tag is None:
+            parser.error(f"--republish takes MODEL.TAG, got {args.republish!r}")
+        architecture, tag = named.name, named.tag
         weights = facezoo.model_info(architecture).weights[tag]
         repo_name = weights.repo_id.split("/", 1)[1]
         source = ROOT / "weights" / repo_name

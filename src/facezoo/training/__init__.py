@@ -11,7 +11,7 @@ from typing import Any
 
 from facezoo.training.distribute import STRATEGIES, make_strategy
 from facezoo.training.evaluate import Evaluation, Table, evaluate
-from facezoo.training.fit import (
+from facezoo.training.fitting import (
     HELPERS,
     fit,
     fit_age_cnn,

@@ -1,6 +1,7 @@
 """Training entry points: :func:`fit` runs any recipe of :data:`~facezoo.training.RECIPES`; the ``fit_*`` helpers
 are named shortcuts to it, generated from :data:`HELPERS`, their docstrings listing their recipe's defaults as the
-recipe table holds them.
+recipe table holds them (``help(facezoo.training.fit_age_cnn)``; :func:`describe_recipe` gives the same list for
+any recipe).
 
 Every entry point takes ``data_dir`` (datasets root or the dataset's folder), ``output_dir`` (default
 ``runs/<recipe>``), and keyword-only ``model``, ``epochs``, ``batch_size`` (global), ``image_size``, ``strategy``
@@ -309,7 +310,7 @@ def _make_helper(name: str, helper: Helper) -> Callable[..., TrainingResult]:
         + (f"{helper.notes}\n\n" if helper.notes else "")
         + f"Recipe defaults (``facezoo.training.RECIPES[{helper.recipe!r}]``):\n\n{describe_recipe(recipe)}\n\n"
         f"Args:\n    data_dir: {helper.data}\n    output_dir: Run folder (default ``runs/{helper.recipe}``).\n"
-        "    **options: As for :func:`fit`.\n\n"
+        "    **overrides: As for :func:`fit`.\n\n"
         "Returns:\n    A :class:`~facezoo.training.TrainingResult`.\n"
     )
     return helper_fn
