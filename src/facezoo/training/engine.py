@@ -1,14 +1,10 @@
 """The one training engine: runs any :class:`~facezoo.training.recipes.Recipe`, distributed, in mixed precision,
 checkpointed every epoch and resumable.
 
-Output folder layout (``output_dir``)::
-
-    run.json                    the exact training arguments (a resumed run must match them)
-    checkpoints/<stage>/        state.json + epoch-N.weights.h5 (model and optimizer), replaced atomically each epoch
-    best.weights.h5             best weights so far on the stage's monitor (no optimizer state)
-    history.csv, curves.png     per-epoch logs of all stages; curves need matplotlib
-    pretrained/                 ``facezoo.hub.save_pretrained`` folder, ready to push
-    result.json                 written last: marks the run finished (a second call returns it without training)
+It orchestrates: the recipe is resolved by :func:`~facezoo.training.recipes.resolve_recipe`, the data comes from
+:class:`~facezoo.training.data.RecipeData`, the model, losses and callbacks from :mod:`facezoo.training.keras_bridge`,
+the strategy from :mod:`facezoo.training.distribute`, and every file of the run folder (its layout is documented in
+:mod:`facezoo.training.run_folder`) is written by that module.
 """
 
 from __future__ import annotations
