@@ -118,6 +118,24 @@ def test_evaluate_a_local_model(capsys, model_dir, data_root):
     assert "**age by gender**" in out and "**race/per_class**" in out
 
 
+def test_evaluate_flip_averages_predictions_with_the_mirror_images(capsys, model_dir, data_root):
+    import numpy as np
+
+    import facezoo
+    from facezoo import datasets
+    from facezoo.training import evaluate
+
+    model = facezoo.create_model(str(model_dir))
+    test = datasets.load("utkface", data_root, split="all")
+    plain, flipped = (evaluate(model, test, flip=flip).predictions["age"] for flip in (False, True))
+    images = np.stack([facezoo.inference.load_image(p, (32, 32)) for p in test.paths])
+    mirrored = np.asarray(model.predict_on_batch(images[:, :, ::-1])["age"]).ravel()
+    np.testing.assert_allclose(flipped, (plain + mirrored) / 2, rtol=1e-4, atol=1e-3)
+    assert not np.allclose(plain, mirrored, rtol=1e-4)
+    code, out, err = run(capsys, "evaluate", model_dir, "--dataset", "utkface", "--data-dir", data_root, "--flip")
+    assert code == 0 and "| age | mae |" in out, err
+
+
 def test_evaluate_bad_input(capsys, model_dir, data_root):
     code, out, err = run(capsys, "evaluate", model_dir, "--dataset", "utkface", "--data-dir", data_root, "--by", "hat")
     assert code == 1 and out == "" and err.count("\n") == 1 and "names no annotation" in err

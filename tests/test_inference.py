@@ -97,3 +97,20 @@ def test_expand_image_paths(tmp_path, image_files):
     assert expand_image_paths([tmp_path]) == sorted(image_files)
     with pytest.raises(FileNotFoundError, match="missing.jpg"):
         expand_image_paths([tmp_path / "missing.jpg"])
+
+
+def test_flip_averages_the_image_and_its_mirror():
+    model = small_multitask()
+    image = np.random.default_rng(2).uniform(0, 255, (32, 32, 3)).astype(np.float32)
+    plain, mirrored, flipped = (
+        facezoo.predict(model, im, flip=f)[0] for im, f in ((image, False), (image[:, ::-1], False), (image, True))
+    )
+    assert flipped["age"]["score"] == pytest.approx((plain["age"]["score"] + mirrored["age"]["score"]) / 2, rel=1e-5)
+    for label, p in flipped["race"]["probabilities"].items():
+        expected = (plain["race"]["probabilities"][label] + mirrored["race"]["probabilities"][label]) / 2
+        assert p == pytest.approx(expected, abs=1e-6)
+    assert plain["age"]["score"] != pytest.approx(mirrored["age"]["score"], rel=1e-6)  # the test can fail
+    symmetric = np.concatenate([image[:, :16], image[:, :16][:, ::-1]], axis=1)
+    assert facezoo.predict(model, symmetric, flip=True)[0]["age"]["score"] == pytest.approx(
+        facezoo.predict(model, symmetric)[0]["age"]["score"], rel=1e-5
+    )

@@ -85,7 +85,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
     if not paths:
         raise ValueError(f"No images found in {', '.join(args.images)}.")
     model = load_model(args.model, force_download=args.force_download)
-    results = predict(model, paths, batch_size=args.batch_size, on_error=args.on_error)
+    results = predict(model, paths, batch_size=args.batch_size, on_error=args.on_error, flip=args.flip)
     if not results:
         raise ValueError("None of the images could be read.")
     if args.json:
@@ -108,7 +108,8 @@ def cmd_analyze(args: argparse.Namespace) -> None:
     # analyze loads each source itself (once a face needs it); a forced download happens before any detection.
     models = [load_model(source, force_download=True) for source in sources] if sources and args.force_download else sources
     faces = analyze(
-        paths, models, batch_size=args.batch_size, min_confidence=args.min_confidence, on_error=args.on_error
+        paths, models, batch_size=args.batch_size, min_confidence=args.min_confidence, on_error=args.on_error,
+        flip=args.flip,
     )
     if args.annotate:
         for path in paths:
@@ -182,7 +183,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     dataset = datasets.load(args.dataset, args.data_dir, split=args.split)
     if args.limit is not None:
         dataset = dataset.take(args.limit)
-    evaluation = training.evaluate(model, dataset, by=args.by, on_error=args.on_error)
+    evaluation = training.evaluate(model, dataset, by=args.by, on_error=args.on_error, flip=args.flip)
     rows = tuple((head, name, value) for head, metrics in evaluation.metrics.items() for name, value in metrics.items())
     evaluated = len(dataset) - len(evaluation.skipped)
     skipped = f" ({len(evaluation.skipped)} skipped)" if evaluation.skipped else ""
@@ -225,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler, tensorflow=tensorflow)
         return p
 
+    flip: dict[str, Any] = dict(
+        action="store_true", help="average each prediction over the image and its mirror image (2x compute)"
+    )
     on_error: dict[str, Any] = dict(
         choices=("raise", "skip"), default="raise",
         help="an image that is missing, not an image or truncated: stop with its name (raise) or skip it, logged once",
@@ -248,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--force-download", action="store_true", help="download the weights again even if cached")
     p.add_argument("--on-error", **on_error)
+    p.add_argument("--flip", **flip)
 
     p = command("analyze", cmd_analyze, "find every face in photos, align it for each model and predict", tensorflow=True)
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
@@ -260,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--on-error", **on_error)
     p.add_argument("--force-download", action="store_true", help="download the weights again even if cached")
+    p.add_argument("--flip", **flip)
 
     command("datasets", cmd_datasets, "list the datasets facezoo can download and parse")
 
@@ -298,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_positive_int, help="evaluate at most N images")
     p.add_argument("--on-error", **on_error)
     p.add_argument("--force-download", action="store_true", help="download the weights again even if cached")
+    p.add_argument("--flip", **flip)
 
     p = command("push", cmd_push, "push a save_pretrained folder to the Hugging Face Hub", tensorflow=True)
     p.add_argument("folder")

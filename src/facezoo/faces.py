@@ -214,6 +214,7 @@ def analyze(
     min_confidence: float = 0.9,
     min_size: int = 20,
     on_error: str = "raise",
+    flip: bool = False,
 ) -> list[dict[str, Any]]:
     """Detect every face in every image, align it for each model and predict: deepface's ``analyze`` for facezoo.
 
@@ -230,6 +231,7 @@ def analyze(
         min_size: Drop faces smaller than this (pixels).
         on_error: ``"raise"`` (default) on a file that is not a readable image, or ``"skip"`` it with a warning
             naming it.
+        flip: Average each model's predictions over the aligned face and its mirror image.
 
     Returns:
         One dict per face over all images, in input order, largest face first within an image: ``"image"`` (the
@@ -273,7 +275,7 @@ def analyze(
             batch = [crops[key] for _, crops in done]
             # Whole batches only: each new batch shape would make TensorFlow trace the model again.
             batch += [np.zeros_like(batch[0])] * (-len(batch) % batch_size)
-            predictions = predict(loaded[key], batch, batch_size=batch_size)
+            predictions = predict(loaded[key], batch, batch_size=batch_size, flip=flip)
             for (entry, _), prediction in zip(done, predictions):
                 entry["predictions"][key] = {head: value for head, value in prediction.items() if head != "image"}
         del pending[:count]

@@ -132,6 +132,7 @@ def predict(
     *,
     batch_size: int = 32,
     on_error: str = "raise",
+    flip: bool = False,
 ) -> list[dict[str, Any]]:
     """Predict on whole images and decode every output.
 
@@ -146,6 +147,8 @@ def predict(
         batch_size: Images per forward pass.
         on_error: ``"raise"`` (default) on an input that is not a readable image, or ``"skip"`` it with a warning
             naming it (the others' results are kept).
+        flip: Average each output over the image and its mirror image (test-time augmentation: twice the
+            compute; each weights' card says what it gains).
 
     Returns:
         One dict per image: ``"image"`` (the path, or the index for in-memory images) and per output head either
@@ -166,14 +169,24 @@ def predict(
         if count < batch_size < len(items):
             # A last, smaller batch would make TensorFlow trace the model again for its shape: pad it instead.
             batch = np.concatenate([batch, np.zeros((batch_size - count, *batch.shape[1:]), batch.dtype)])
-        raw = model.predict_on_batch(batch)
-        outputs = raw if isinstance(raw, dict) else {specs[0].name: raw}
+        outputs = forward(model, batch, specs[0].name, flip=flip)
         for offset, index in enumerate(indices):
             result: dict[str, Any] = {"image": image_label(items[index], index)}
             for spec in specs:
                 result[spec.name] = decode_output(spec, np.asarray(outputs[spec.name])[offset])
             results.append(result)
     return results
+
+
+def forward(model: keras.Model, batch: Any, single: str, *, flip: bool = False) -> dict[str, np.ndarray]:
+    """The model's outputs on a batch of images (N, H, W, 3) by name (``single`` names a lone, unnamed output);
+    ``flip`` averages them with the outputs on the horizontally mirrored batch."""
+    raw = model.predict_on_batch(batch)
+    outputs = {name: np.asarray(v) for name, v in raw.items()} if isinstance(raw, dict) else {single: np.asarray(raw)}
+    if flip:
+        mirrored = forward(model, np.asarray(batch)[:, :, ::-1], single)
+        outputs = {name: (values + mirrored[name]) / 2 for name, values in outputs.items()}
+    return outputs
 
 
 def decode_output(spec: OutputSpec, values: np.ndarray) -> dict[str, Any]:

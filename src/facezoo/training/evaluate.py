@@ -180,6 +180,7 @@ def evaluate(
     batch_size: int = 32,
     targets: dict[str, str] | None = None,
     on_error: str = "raise",
+    flip: bool = False,
 ) -> Evaluation:
     """Evaluate a model on a ``facezoo.datasets`` dataset.
 
@@ -198,6 +199,7 @@ def evaluate(
         targets: Model output name -> dataset target head, where the names differ (e.g. ``{"male": "Male"}``).
         on_error: An image that is missing, not an image or fails to decode: ``"raise"`` a ``ValueError`` naming
             it, or ``"skip"`` it (each skipped file is logged once and listed in :attr:`Evaluation.skipped`).
+        flip: Average each prediction over the image and its mirror image (test-time augmentation).
 
     Returns:
         An :class:`Evaluation`.
@@ -219,7 +221,7 @@ def evaluate(
     _groups(dataset, by_names)  # unknown names fail before predicting
     full = dataset
     dataset = dataset.readable(on_error)
-    raw, kept = _predict(model, dataset, batch_size, on_error, next(iter(specs)))
+    raw, kept = _predict(model, dataset, batch_size, on_error, next(iter(specs)), flip)
     if len(kept) < len(dataset):
         for i in np.setdiff1d(np.arange(len(dataset)), kept):
             logger.warning("%s: skipped %s: it fails to decode", dataset.name, dataset.paths[i])
@@ -253,17 +255,18 @@ def evaluate(
 
 
 def _predict(
-    model: keras.Model, dataset: Any, batch_size: int, on_error: str, single: str
+    model: keras.Model, dataset: Any, batch_size: int, on_error: str, single: str, flip: bool
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Predictions per output and the indices of the images they are for (``on_error="skip"`` drops some)."""
+    from facezoo.inference import forward
+
     height, width = (int(d) for d in model.input_shape[1:3])
     indexed = dataclasses.replace(dataset, targets={"index": np.arange(len(dataset))}, heads=())
     outputs: dict[str, list[np.ndarray]] = {}
     kept = []
     for images, index in indexed.as_tf_dataset((height, width), batch_size, on_error=on_error):
-        raw = model.predict_on_batch(images)
-        for name, values in (raw if isinstance(raw, dict) else {single: raw}).items():
-            outputs.setdefault(name, []).append(np.asarray(values))
+        for name, values in forward(model, images.numpy(), single, flip=flip).items():
+            outputs.setdefault(name, []).append(values)
         kept.append(index.numpy())
     if not kept:
         return {}, np.zeros(0, dtype=np.int64)
