@@ -11,18 +11,13 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 from pathlib import Path
 
-import matplotlib
+from _plots import image_grid
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from PIL import Image  # noqa: E402
-
-import facezoo  # noqa: E402
-from facezoo.inference import expand_image_paths  # noqa: E402
-from facezoo.training import Table  # noqa: E402
+import facezoo
+from facezoo.inference import expand_image_paths
+from facezoo.training import Table
 
 
 def flatten(result: dict) -> dict:
@@ -38,19 +33,14 @@ def flatten(result: dict) -> dict:
     return row
 
 
-def contact_sheet(rows: list[dict], path: Path, columns: int = 4) -> None:
+def contact_sheet(rows: list[dict], path: Path) -> None:
     """Save up to 16 images, each captioned with its predictions."""
     rows = rows[:16]
-    n_rows = math.ceil(len(rows) / columns)
-    fig, axes = plt.subplots(n_rows, columns, figsize=(3 * columns, 3.4 * n_rows), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, row in zip(axes.flat, rows):
-        ax.imshow(Image.open(row["image"]).convert("RGB"))
-        caption = [f"{k}: {v}" for k, v in row.items() if k != "image" and not k.endswith("_probability")]
-        ax.set_title("\n".join([Path(row["image"]).name, *caption]), fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    captions = []
+    for row in rows:
+        values = (f"{k}: {v}" for k, v in row.items() if k != "image" and not k.endswith("_probability"))
+        captions.append("\n".join([Path(row["image"]).name, *values]))
+    image_grid(path, [row["image"] for row in rows], captions, title="Predictions")
 
 
 def main() -> None:

@@ -13,14 +13,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from _plots import save_table
+
 from facezoo import datasets, hub
 from facezoo.training import Table, evaluate, fit_utkface
-
-
-def save(table: Table, path: Path) -> None:
-    """Write ``table`` as ``path.csv`` and ``path.md``."""
-    table.to_csv(path.with_suffix(".csv"))
-    path.with_suffix(".md").write_text(table.to_markdown() + "\n")
 
 
 def main() -> None:
@@ -46,11 +42,11 @@ def main() -> None:
     evaluation = evaluate(model, test.take(args.limit) if args.limit else test, by=["gender", "race"])
     rows = tuple((head, name, value) for head, values in evaluation.metrics.items() for name, value in values.items())
     table = Table(("head", "metric", "value"), rows, title="UTKFace test metrics")
-    save(table, out / "metrics")
-    save(evaluation.tables["age/by_gender"], out / "age_error_by_gender")
-    save(evaluation.tables["age/by_race"], out / "age_error_by_race")
-    save(evaluation.tables["gender/per_class"], out / "gender_per_class")
-    save(evaluation.tables["race/per_class"], out / "race_per_class")
+    save_table(table, out / "metrics")
+    save_table(evaluation.tables["age/by_gender"], out / "age_error_by_gender")
+    save_table(evaluation.tables["age/by_race"], out / "age_error_by_race")
+    save_table(evaluation.tables["gender/per_class"], out / "gender_per_class")
+    save_table(evaluation.tables["race/per_class"], out / "race_per_class")
     evaluation.plot_errors(out / "age_error_histogram.png")
     print(table.to_markdown())
     print(f"Tables and age_error_histogram.png written to {out}")

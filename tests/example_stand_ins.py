@@ -1,8 +1,10 @@
-"""Tiny registered stand-ins for DenseNet121 and MobileNetV2, so example smoke-runs and fit tests train in seconds.
+"""Tiny registered stand-ins for DenseNet121, MobileNetV2 and the selfie CNNs, so example smoke-runs and fit tests
+train in seconds.
 
-Importing this module registers ``stand_in_person_attributes`` and ``stand_in_attractive_net`` with the outputs of
-the real models: ``tests/test_examples.py`` imports it in the example's process before running the script, and the
-training tests' ``tiny_models`` fixture uses it for the session.
+Importing this module registers ``stand_in_person_attributes``, ``stand_in_attractive_net``,
+``stand_in_face_backbone`` and ``stand_in_selfie`` with the outputs of the real models: ``tests/test_examples.py``
+imports it in the example's process before running the script, and the training tests' ``tiny_models`` fixture uses
+it for the session.
 """
 
 from __future__ import annotations
@@ -65,10 +67,23 @@ def stand_in_face_backbone(input_shape=(32, 32, 3)):
     return keras.Model(inputs, outputs, name="stand_in_face_backbone")
 
 
+def stand_in_selfie(input_shape=(32, 32, 3), n_layers=12, n_filters=16, batch_norm=True, residual=True):
+    """One convolution of ``n_filters`` -> global average pooling -> Dense(1) named ``popularity``; takes the selfie
+    ablation's arguments (the layer count, batch norm and shortcuts are not built)."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(input_shape, name="image")
+    x = layers.Conv2D(n_filters, 3, strides=2, padding="same", activation="relu")(layers.Rescaling(1 / 255)(inputs))
+    x = layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, layers.Dense(1, name="popularity")(x), name="stand_in_selfie")
+
+
 STAND_INS = {
     "stand_in_person_attributes": "person_attributes_densenet121",
     "stand_in_attractive_net": "attractive_net",
     "stand_in_face_backbone": "face_mobilenet_v2",
+    "stand_in_selfie": "selfie_resnet",
 }
 
 

@@ -1,8 +1,8 @@
 """Every script in examples/ smoke-runs as a subprocess on tiny synthetic data and writes what it promises.
 
 Run only these with ``python -m pytest -m examples``. The training examples run two at a time (each is mostly
-single-threaded graph tracing). DenseNet121 and MobileNetV2 are replaced by tiny registered stand-ins
-(``tests/example_stand_ins.py``); ``-m slow`` runs those two examples with the real backbones.
+single-threaded graph tracing). DenseNet121, MobileNetV2 and the selfie CNNs are replaced by tiny registered
+stand-ins (``tests/example_stand_ins.py``); ``-m slow`` runs those three examples with the real models.
 """
 
 from __future__ import annotations
@@ -23,28 +23,32 @@ pytestmark = pytest.mark.examples
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
 SMOKE = ["--epochs", "1", "--limit", "8", "--batch-size", "4"]
-# Runs the script as __main__ after registering the stand-in backbones.
+# Runs the script as __main__ after registering the stand-in backbones (with examples/ on the path, as `python
+# examples/x.py` has it, for the shared examples/_plots.py).
 STAND_IN_BOOT = (
-    f"import runpy, sys; sys.path.insert(0, {str(TESTS)!r}); import example_stand_ins; "
+    f"import runpy, sys; sys.path[:0] = [{str(ROOT / 'examples')!r}, {str(TESTS)!r}]; import example_stand_ins; "
     "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
 )
 
 #: Training example -> (tiny arguments, whether it needs the stand-ins, files it promises).
 TRAINING = {
     "selfie_ablation": (
-        ["--image-size", "65"], False,
+        ["--model", "stand_in_selfie", "--image-size", "32"], True,
         ["table1_residual_batch_norm.csv", "table1_residual_batch_norm.md", "table2_layers_filters.csv",
          "table2_layers_filters.md", "errors_by_gender.csv", "errors_by_gender.md", "errors_by_age_category.csv",
-         "errors_by_age_category.md", "error_histogram.png"],
+         "errors_by_age_category.md", "error_histogram.png", "figure2_val_mae.png", "figure3_val_mae.png",
+         "samples.png", "test_errors.png"],
     ),
     "age_from_scratch_vs_vgg16": (["--image-size", "94"], False, ["comparison.csv", "comparison.md", "val_accuracy.png"]),
     "person_attributes_multitask": (
         ["--model", "stand_in_person_attributes", "--image-size", "32", "--stages", "100px", "100px_frozen"], True,
-        ["heads.csv", "heads.md", "per_class.csv", "per_class.md", "stages.csv", "stages.md", "head_accuracy.png"],
+        ["heads.csv", "heads.md", "per_class.csv", "per_class.md", "stages.csv", "stages.md", "head_accuracy.png",
+         "validation_heads.csv", "validation_heads.md"],
     ),
     "celeba_gender": (
         ["--image-size", "36", "30"], False,
-        ["metrics.csv", "metrics.md", "per_class.csv", "per_class.md", "confusion.png", "curves.png"],
+        ["metrics.csv", "metrics.md", "per_class.csv", "per_class.md", "confusion.png", "curves.png", "correct.png",
+         "incorrect.png"],
     ),
     "attractive_net_two_stage": (
         ["--model", "stand_in_attractive_net", "--image-size", "32"], True,
@@ -89,10 +93,10 @@ def data_root(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def training_runs(request, data_root, tmp_path_factory):
     """Start every selected training example at once, two at a time; name -> (future of the run, output folder)."""
-    selected = [
+    selected = dict.fromkeys(
         item.callspec.params["name"] for item in request.session.items
         if item.module is request.module and getattr(item, "callspec", None) and "name" in item.callspec.params
-    ]
+    )
     runs = {}
     with ThreadPoolExecutor(2) as pool:
         for name in selected:
@@ -124,6 +128,28 @@ def test_selfie_ablation_tables_hold_every_variant(training_runs):
     table2 = (out / "table2_layers_filters.md").read_text()
     assert "| 18 | 16 |" in table2 and "0.389" in table2
     assert (out / "errors_by_gender.csv").read_text().startswith("gender,count,mae,mean_error")
+
+
+@pytest.mark.parametrize(
+    "name, file, header",
+    [
+        ("age_from_scratch_vs_vgg16", "comparison.csv",
+         "model,best_val_accuracy,val_balanced_accuracy,write_up_val_accuracy_balanced_split,test_accuracy,test_macro_f1"),
+        ("person_attributes_multitask", "validation_heads.csv",
+         "head,val_loss,write_up_val_loss,val_accuracy,write_up_val_accuracy"),
+        ("celeba_gender", "metrics.csv",
+         "model,test_accuracy,test_f1_male,images,write_up_test_accuracy,write_up_test_f1_male"),
+        ("attractive_net_two_stage", "metrics.csv", "metric,test,write_up"),
+    ],
+)
+def test_examples_put_the_write_up_beside_facezoo(name, file, header, training_runs):
+    """Every table of a write-up's numbers has its write-up column, and the run prints it."""
+    future, out = training_runs[name]
+    done = future.result()
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = (out / file).read_text().splitlines()
+    assert lines[0] == header
+    assert "write_up" in done.stdout
 
 
 @pytest.fixture(scope="module")
@@ -176,9 +202,15 @@ def test_publish_to_hub_refuses_a_folder_that_is_not_a_model(tmp_path, fake_hub)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["person_attributes_multitask", "attractive_net_two_stage"])
-def test_example_with_the_real_backbone(name, data_root, tmp_path):
-    args = ["--image-size", "32"] + (["--stages", "100px"] if name == "person_attributes_multitask" else [])
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("person_attributes_multitask", ["--image-size", "32", "--stages", "100px"]),
+        ("attractive_net_two_stage", ["--image-size", "32"]),
+        ("selfie_ablation", ["--image-size", "65"]),  # 18 layers need 65 px
+    ],
+)
+def test_example_with_the_real_backbone(name, args, data_root, tmp_path):
     done = run_example(name, "--data-dir", data_root, "--output-dir", tmp_path, *SMOKE, *args)
     assert done.returncode == 0, done.stderr[-3000:]
     assert_written(tmp_path, TRAINING[name][2])

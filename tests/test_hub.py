@@ -131,6 +131,25 @@ def test_compiled_models_are_saved_without_training_state(model, tmp_path):
     np.testing.assert_array_equal(hub.from_pretrained(folder).get_weights()[0], trained.get_weights()[0])
 
 
+def test_a_model_trained_from_a_backbone_loads_without_that_backbone(tmp_path):
+    donor = hub.save_pretrained(facezoo.models.face_mobilenet_v2(input_shape=(32, 32, 3)), tmp_path / "donor")
+    net = facezoo.models.attractive_net(input_shape=(32, 32, 3), backbone_weights=str(donor))
+    folder = hub.save_pretrained(net, tmp_path / "net")
+    shutil.rmtree(donor)
+    assert json.loads((folder / hub.METADATA_NAME).read_text())["config"]["backbone_weights"] is None
+    images = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    expected = net.predict(images, verbose=0)
+    np.testing.assert_allclose(hub.from_pretrained(folder).predict(images, verbose=0), expected, rtol=1e-6)
+    # A folder saved before facezoo stopped recording the source still loads (the source is gone).
+    old = tmp_path / "old"
+    old.mkdir()
+    net.save_weights(old / "model.weights.h5")
+    config = {**net._facezoo_config, "backbone_weights": str(donor)}
+    (old / "config.json").write_text(json.dumps({"format_version": 1, "architecture": "attractive_net", "config": config}))
+    with pytest.warns(DeprecationWarning):
+        np.testing.assert_allclose(hub.from_pretrained(old).predict(images, verbose=0), expected, rtol=1e-6)
+
+
 def test_first_layout_still_loads_with_a_deprecation_warning(model, images, expected, tmp_path):
     folder = tmp_path / "old"
     folder.mkdir()

@@ -629,7 +629,13 @@ def _builder_config(model: keras.Model) -> tuple[str, dict[str, Any]]:
             "from a .keras file does not; rebuild it with facezoo.create_model(name, **config) and copy the "
             "weights with model.set_weights(loaded.get_weights())."
         )
-    return architecture, dict(config)
+    return architecture, _without_backbone_source(config)
+
+
+def _without_backbone_source(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` with ``backbone_weights=None``: saved weights hold the backbone, so loading them must not fetch
+    the backbone's source again (a training run's folder or ImageNet; the run's ``training_args`` keep it)."""
+    return {**config, "backbone_weights": None} if "backbone_weights" in config else dict(config)
 
 
 def _inference_copy(model: keras.Model, architecture: str, config: Mapping[str, Any]) -> keras.Model:
@@ -780,7 +786,7 @@ def _build_from_config(metadata: Mapping[str, Any], *, source: str) -> keras.Mod
             "pip install -U facezoo."
         )
     try:
-        return build_model(architecture, **metadata.get("config", {}))
+        return build_model(architecture, **_without_backbone_source(metadata.get("config", {})))
     except (TypeError, ValueError) as error:
         raise IncompatibleConfigError(
             f"{source}: the config in {METADATA_NAME} does not build {architecture} with facezoo {version}: {error}"

@@ -155,8 +155,16 @@ def test_celeba_protocols_are_identity_disjoint(tmp_path):
         ids = {s: set(p.annotations["identity"].tolist()) for s, p in parts.items()}
         assert all(ids.values()), protocol
         assert not (ids["train"] & ids["validation"] or ids["train"] & ids["test"] or ids["validation"] & ids["test"])
+
+
+def test_celeba_sample_draws_its_training_size_per_class(tmp_path, caplog):
+    """Write-up 003's 10,000 + 10,000: the first sample size is per class (the fixture's train has 3 male, 1 female)."""
+    _celeba(tmp_path)
     sample = datasets.load("celeba", tmp_path, split="train", protocol="sample", sample_sizes=(2, 1, 1))
-    assert sorted(sample.targets["Male"].tolist()) == [0, 1]
+    assert sorted(sample.targets["Male"].tolist()) == [0, 1, 1]
+    assert "train has 1 images of class 0, fewer than the write-up's 2" in caplog.text
+    one = datasets.load("celeba", tmp_path, split="train", protocol="sample", sample_sizes=(1, 1, 1))
+    assert sorted(one.targets["Male"].tolist()) == [0, 1]
 
 
 def _scut(root: Path, n: int = 50) -> Path:

@@ -57,6 +57,7 @@ def test_celeba_matches_write_up_003():
     assert (R.CELEBA.batch_size, stage.epochs, R.CELEBA.image_size) == (128, 50, (218, 178))
     assert stage.optimizer == R.Optimizer("adam", 1e-3) and stage.losses["male"].name == "binary_crossentropy"
     assert R.CELEBA.targets == {"male": "Male"}
+    assert R.CELEBA.dataset_options == {"protocol": "sample"}  # 10,000 per class, as the write-up's sample
     assert stage.augmentation == R.Augmentation(
         horizontal_flip=True, width_shift_range=0.4, height_shift_range=0.4, zoom_range=0.3, rotation_range=20
     )

@@ -12,8 +12,8 @@ Splits, by ``protocol``:
   are disjoint).
 - ``"sample"``: the write-up 003's stratified sample: ``"train"`` 10,000 images of each class of ``attribute``
   drawn from the official train partition, ``"validation"`` 5,000 and ``"test"`` 5,000 drawn from the official
-  validation and test partitions (identity-disjoint); ``sample_sizes`` changes the three sizes, smaller
-  partitions give what they have (with a warning).
+  validation and test partitions (identity-disjoint); ``sample_sizes`` changes the three sizes (the first is per
+  class), smaller partitions give what they have (with a warning). ``fit_celeba_gender`` trains on it.
 - ``"identity"``: a seeded split of the identities (``identity_fractions``, default 0.1 validation, 0.1 test).
 
 ``"all"`` is every labelled image. Options: ``attribute`` (default ``"Male"``), ``protocol``, ``missing``
@@ -204,17 +204,21 @@ def _labels_from_identity(
 
 
 def _sample(parts: np.ndarray, target: np.ndarray, sizes: tuple[int, int, int], seed: int) -> dict[str, np.ndarray]:
-    """The write-up's stratified sample within the official partitions (train balanced per class)."""
+    """The write-up's stratified sample within the official partitions: ``sizes[0]`` training images of each class
+    (10,000 + 10,000 by default, as write-up 003), ``sizes[1]`` validation and ``sizes[2]`` test images."""
     rng = np.random.RandomState(seed)
     n_train, n_valid, n_test = sizes
     train = []
     for c in (0, 1):
         pool = np.flatnonzero((parts == 0) & (target == c))
-        train.append(rng.permutation(pool)[: n_train // 2])
+        train.append(rng.permutation(pool)[:n_train])
+        if len(train[-1]) < n_train:
+            logger.warning(
+                "CelebA sample: train has %d images of class %d, fewer than the write-up's %d", len(train[-1]), c, n_train
+            )
     splits = {"train": np.concatenate(train)}
     for k, name, size in ((1, "validation", n_valid), (2, "test", n_test)):
         splits[name] = rng.permutation(np.flatnonzero(parts == k))[:size]
-    for name, size in zip(PARTITIONS, (n_train, n_valid, n_test)):
         if len(splits[name]) < size:
             logger.warning("CelebA sample: %s has %d images, fewer than the write-up's %d", name, len(splits[name]), size)
     return splits

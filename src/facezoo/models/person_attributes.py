@@ -44,7 +44,8 @@ def person_attributes_densenet121(
         pooling: ``"avg"`` (GlobalAveragePooling, the write-up's model) or ``"avgmax"`` (GAP and GlobalMaxPooling
             concatenated, the write-up's proposed improvement).
         channel_mean: Per-channel (RGB) mean of the training images, subtracted inside the model.
-        channel_std: Per-channel (RGB) standard deviation; the fit helper passes the training set's own values.
+        channel_std: Per-channel (RGB) standard deviation. Both default to the write-up's training-set values;
+            nothing computes them from your data: pass your training set's own to the builder or the fit helper.
 
     Returns:
         A model mapping images to a dict ``{head: probabilities}`` over :data:`PERSON_ATTRIBUTE_HEADS`.

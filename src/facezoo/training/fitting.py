@@ -240,7 +240,9 @@ def describe_recipe(recipe: Recipe) -> str:
     lines = [
         f"- model ``{recipe.model}``"
         + (f" ({', '.join(f'{k}={v!r}' for k, v in recipe.model_config.items())})" if recipe.model_config else "")
-        + f", dataset ``{recipe.dataset}`` (splits {', '.join(recipe.splits)}), batch {recipe.batch_size}, "
+        + f", dataset ``{recipe.dataset}``"
+        + (f" ({', '.join(f'{k}={v!r}' for k, v in recipe.dataset_options.items())})" if recipe.dataset_options else "")
+        + f", splits {', '.join(recipe.splits)}, batch {recipe.batch_size}, "
         f"seed {recipe.seed}",
         "- targets: " + ", ".join(out if out == head else f"{out} <- {head}" for out, head in recipe.targets.items()),
     ]

@@ -339,6 +339,7 @@ CELEBA = Recipe(
     image_size=(218, 178),
     batch_size=128,
     targets={"male": "Male"},
+    dataset_options={"protocol": "sample"},  # 10,000 + 10,000 train, 5,000 validation, 5,000 test
     stages=(
         Stage(
             name="train",
@@ -351,7 +352,7 @@ CELEBA = Recipe(
             monitor="val_accuracy",
         ),
     ),
-    reference="003: CelebA Male (Adam 1e-3, binary CE, 50 epochs, batch 128, 218x178)",
+    reference="003: CelebA Male (10,000 + 10,000 sample, Adam 1e-3, binary CE, 50 epochs, batch 128, 218x178)",
 )
 
 _ATTRACTIVE_EARLY_STOPPING = EarlyStopping(patience=7, min_delta=1e-3)
