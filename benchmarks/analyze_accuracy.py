@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 import facezoo
 from facezoo import datasets
-from facezoo.faces import _box_crop, analyze, detect_faces
+from facezoo.faces import box_crop, analyze, detect_faces
 from facezoo.inference import read_image
 
 
@@ -90,7 +90,7 @@ def main() -> None:
             if inside:
                 best = max(inside, key=lambda f: f["confidence"])
                 aligned.append(best["predictions"][model.name])
-                boxed.append(_box_crop(scene, best, size))
+                boxed.append(box_crop(scene, best, size))
             else:
                 aligned.append(None)
                 boxed.append(None)

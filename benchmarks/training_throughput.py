@@ -55,14 +55,16 @@ def main() -> None:
     import tensorflow as tf
 
     from facezoo.training import RECIPES
-    from facezoo.training.engine import _build, _compile, _Data, _output_kinds, resolve_recipe
+    from facezoo.training.data import RecipeData
+    from facezoo.training.keras_bridge import build_recipe_model, compile_stage, output_kinds
+    from facezoo.training.recipes import resolve_recipe
 
     recipe = resolve_recipe(RECIPES[args.recipe], batch_size=args.batch_size)
     stage, size = recipe.stages[0], recipe.image_size
-    data = _Data(recipe, args.data, args.images)
-    model = _build(recipe, size)
-    _compile(model, recipe, stage, jit_compile=False)
-    kinds = _output_kinds(model)
+    data = RecipeData(recipe, args.data, args.images)
+    model = build_recipe_model(recipe, size)
+    compile_stage(model, recipe, stage, jit_compile=False)
+    kinds = output_kinds(model)
     pipeline = data.pipeline(recipe.splits[0], size, args.batch_size, kinds, training=True,
                              augmentation=stage.augmentation, seed=0).repeat()
     batches = iter(pipeline)
@@ -140,27 +142,22 @@ def _worker(args: argparse.Namespace) -> None:
     import tensorflow as tf
 
     from facezoo.training import RECIPES
-    from facezoo.training.engine import (
-        _build,
-        _compile,
-        _Data,
-        _fix_keras_distribution,
-        _output_kinds,
-        make_strategy,
-        resolve_recipe,
-    )
+    from facezoo.training.data import RecipeData
+    from facezoo.training.distribute import make_strategy
+    from facezoo.training.keras_bridge import build_recipe_model, compile_stage, fix_keras_distribution, output_kinds
+    from facezoo.training.recipes import resolve_recipe
 
     strategy = make_strategy("auto")  # multi-worker under TF_CONFIG, else one device
     global_batch = args.batch_size * strategy.num_replicas_in_sync
     recipe = resolve_recipe(RECIPES[args.recipe], batch_size=global_batch)
     stage, size = recipe.stages[0], recipe.image_size
-    data = _Data(recipe, args.data, args.images)
+    data = RecipeData(recipe, args.data, args.images)
     with strategy.scope():
-        model = _build(recipe, size)
-        _compile(model, recipe, stage, jit_compile=False)
+        model = build_recipe_model(recipe, size)
+        compile_stage(model, recipe, stage, jit_compile=False)
         model.optimizer.build(model.trainable_variables)
-    _fix_keras_distribution(model, strategy)
-    pipeline = data.pipeline(recipe.splits[0], size, global_batch, _output_kinds(model), training=True,
+    fix_keras_distribution(model, strategy)
+    pipeline = data.pipeline(recipe.splits[0], size, global_batch, output_kinds(model), training=True,
                              augmentation=stage.augmentation, seed=0).repeat()
     memory = tf.data.Dataset.from_tensors(next(iter(pipeline))).repeat()
 

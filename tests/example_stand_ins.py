@@ -9,7 +9,7 @@ it for the session.
 
 from __future__ import annotations
 
-from facezoo import registry
+from facezoo import _registry as registry
 from facezoo.models.person_attributes import PERSON_ATTRIBUTE_HEADS
 
 

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+import facezoo
 from facezoo.cli import main
 
 
@@ -20,9 +21,10 @@ def test_list_prints_every_model_with_parameter_counts(capsys):
     code, out, err = run(capsys, "list")
     assert code == 0 and err == ""
     assert out.splitlines()[0].split() == ["model", "family", "task", "input", "params", "weights"]
-    assert "selfie_resnet" in out and "1,598,577" in out and "218x178" in out
+    assert [line.split()[0] for line in out.splitlines()[2:]] == facezoo.list_models()
+    assert "1,598,577" in out and "218x178" in out  # selfie_resnet's parameters, celeba_cnn's input
     code, out, _ = run(capsys, "list", "celeba_*")
-    assert [line.split()[0] for line in out.splitlines()[2:]] == ["celeba_cnn", "celeba_inception_v3"]
+    assert [line.split()[0] for line in out.splitlines()[2:]] == facezoo.list_models("celeba_*")
 
 
 def test_info_prints_a_card_like_summary(capsys):

@@ -22,7 +22,8 @@ from hub_server import FakeHub
 from huggingface_hub import ModelCard, constants, hf_hub_download, snapshot_download
 
 import facezoo
-from facezoo import hub, registry
+from facezoo import _registry as registry
+from facezoo import hub
 from facezoo.registry import WeightsInfo
 
 CONFIG = {"n_layers": 3, "n_filters": 4, "input_shape": (32, 32, 3)}

@@ -121,7 +121,10 @@ def main() -> None:
         parser.error("give a run folder or --republish MODEL.TAG")
 
     if args.republish:
-        architecture, _, tag = args.republish.partition(".")
+        named = facezoo.registry.parse_source(args.republish)
+        if named.kind != "registered" or named.tag is None:
+            parser.error(f"--republish takes MODEL.TAG, got {args.republish!r}")
+        architecture, tag = named.name, named.tag
         weights = facezoo.model_info(architecture).weights[tag]
         repo_name = weights.repo_id.split("/", 1)[1]
         source = ROOT / "weights" / repo_name
@@ -189,7 +192,7 @@ def main() -> None:
         )
         hub.check_folder(staged)
         check_identical(staged, model, architecture, config)
-        hub._replace_folder(staged, folder)
+        hub.replace_folder(staged, folder)
     folder.chmod(0o755)
     data = (folder / hub.WEIGHTS_NAME).read_bytes()
     sha256, size = hashlib.sha256(data).hexdigest(), len(data)

@@ -8,8 +8,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from facezoo import models  # noqa: F401  (registers every builder)
+from facezoo._registry import list_models, model_info
 from facezoo._version import __version__
-from facezoo.registry import ModelInfo, OutputSpec, WeightsInfo, create_model, list_models, model_info
+from facezoo.factory import create_model
+from facezoo.specs import ModelInfo, OutputSpec, WeightsInfo
 
 __all__ = [
     "__version__",
@@ -31,7 +34,9 @@ __all__ = [
     "training",
 ]
 
-_SUBMODULES = {"datasets", "faces", "hub", "inference", "models", "training"}
+_SUBMODULES = {
+    "datasets", "factory", "faces", "geometry", "hub", "inference", "models", "pretrained", "registry", "specs", "training"
+}
 _FUNCTIONS = {
     "predict": "facezoo.inference",
     "evaluate": "facezoo.training",

@@ -17,18 +17,9 @@ import sys
 from typing import Any, Callable, Sequence
 
 from facezoo import __version__
-from facezoo.registry import ModelInfo, list_models, model_info
-from facezoo.training.fit import STRATEGIES
-
-#: ``facezoo train`` recipe name -> ``facezoo.training`` function.
-TRAIN_RECIPES = {
-    "selfie_resnet": "fit_selfie_resnet",
-    "age_cnn": "fit_age_cnn",
-    "person_attributes": "fit_person_attributes",
-    "celeba_gender": "fit_celeba_gender",
-    "attractive_net": "fit_attractive_net",
-    "utkface": "fit_utkface",
-}
+from facezoo._registry import ModelInfo, list_models, model_info
+from facezoo.training.distribute import STRATEGIES
+from facezoo.training.recipes import RECIPES
 
 
 def format_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
@@ -86,20 +77,14 @@ def cmd_info(args: argparse.Namespace) -> None:
     print("\n".join(lines))
 
 
-def _load_model(source: str, *, force_download: bool = False):
-    """A registered name (default weights), ``name.tag``, ``hf://org/repo[@rev]``, ``org/repo`` or a local folder."""
-    from facezoo.registry import create_model
-
-    return create_model(source, pretrained=source in list_models(), force_download=force_download)
-
-
 def cmd_predict(args: argparse.Namespace) -> None:
+    from facezoo.factory import load_model
     from facezoo.inference import expand_image_paths, predict
 
     paths = expand_image_paths(args.images)
     if not paths:
         raise ValueError(f"No images found in {', '.join(args.images)}.")
-    model = _load_model(args.model, force_download=args.force_download)
+    model = load_model(args.model, force_download=args.force_download)
     results = predict(model, paths, batch_size=args.batch_size, on_error=args.on_error, flip=args.flip)
     if not results:
         raise ValueError("None of the images could be read.")
@@ -113,21 +98,15 @@ def cmd_predict(args: argparse.Namespace) -> None:
 
 def cmd_analyze(args: argparse.Namespace) -> None:
     from facezoo.faces import analyze, save_annotated
+    from facezoo.factory import load_model
     from facezoo.inference import expand_image_paths
 
     paths = expand_image_paths(args.images)
     if not paths:
         raise ValueError(f"No images found in {', '.join(args.images)}.")
-    registered = set(list_models())
-    models = (
-        [
-            name if name.partition(".")[0] in registered and not args.force_download
-            else _load_model(name, force_download=args.force_download)
-            for name in args.models.split(",")
-        ]
-        if args.models
-        else None
-    )
+    sources = args.models.split(",") if args.models else None
+    # analyze loads each source itself (once a face needs it); a forced download happens before any detection.
+    models = [load_model(source, force_download=True) for source in sources] if sources and args.force_download else sources
     faces = analyze(
         paths, models, batch_size=args.batch_size, min_confidence=args.min_confidence, on_error=args.on_error,
         flip=args.flip,
@@ -178,7 +157,6 @@ def cmd_download(args: argparse.Namespace) -> None:
 def cmd_train(args: argparse.Namespace) -> None:
     from facezoo import training
 
-    fit = getattr(training, TRAIN_RECIPES[args.recipe])
     options = {
         key: value
         for key, value in (
@@ -190,8 +168,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     if not sys.stderr.isatty():  # a log file: one plain line per epoch, no bars, ANSI codes or backspaces
         options["verbose"] = 2
     with contextlib.redirect_stdout(sys.stderr):  # Keras progress bars are progress: keep stdout for the result.
-        result = fit(
-            args.data_dir, args.output_dir, resume=args.resume, on_error=args.on_error, strategy=args.strategy,
+        result = training.fit(
+            args.recipe, args.data_dir, args.output_dir, resume=args.resume, on_error=args.on_error, strategy=args.strategy,
             **options,
         )
     print(json.dumps({"test_metrics": result.test_metrics, "pretrained_dir": str(result.pretrained_dir)}, indent=2))
@@ -199,9 +177,10 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from facezoo import training
+    from facezoo.factory import load_model
     from facezoo.training.evaluate import load_for_evaluation
 
-    model = _load_model(args.model, force_download=args.force_download)
+    model = load_model(args.model, force_download=args.force_download)
     dataset = load_for_evaluation(
         model, args.dataset, split=args.split, data_dir=args.data_dir, dataset_options=dict(args.option)
     )
@@ -263,8 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler, tensorflow=tensorflow)
         return p
 
-    flip = dict(action="store_true", help="average each prediction over the image and its mirror image (2x compute)")
-    on_error = dict(
+    flip: dict[str, Any] = dict(
+        action="store_true", help="average each prediction over the image and its mirror image (2x compute)"
+    )
+    on_error: dict[str, Any] = dict(
         choices=("raise", "skip"), default="raise",
         help="an image that is missing, not an image or truncated: stop with its name (raise) or skip it, logged once",
     )
@@ -311,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="download and extract again")
 
     p = command("train", cmd_train, "run a training recipe", tensorflow=True)
-    p.add_argument("recipe", choices=sorted(TRAIN_RECIPES))
+    p.add_argument("recipe", choices=sorted(RECIPES))
     p.add_argument("--data-dir", required=True, help="the dataset folder, or the datasets root")
     p.add_argument("--output-dir", required=True, help="checkpoints, logs and the save_pretrained folder go here")
     p.add_argument("--epochs", type=int)

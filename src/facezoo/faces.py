@@ -15,18 +15,18 @@ own training images by ``tools/measure_face_geometry.py`` and shipped in ``face_
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
-from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, Union, cast
 
 import numpy as np
 
-from facezoo.inference import _describe, _is_single_image, _label, predict, read_image
-from facezoo.registry import ModelInfo, create_model, list_models, model_info, resolve_weights
+from facezoo._registry import list_models, model_info, parse_source, resolve_weights
+from facezoo.factory import create_model
+from facezoo.geometry import LANDMARKS, FaceGeometry, face_geometry
+from facezoo.inference import describe_image_error, image_label, is_single_image, predict, read_image
+from facezoo.specs import ModelInfo
 
 if TYPE_CHECKING:
     import keras
@@ -39,67 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LANDMARKS", "FaceGeometry", "face_geometry", "detect_faces", "align_face", "analyze", "annotate"]
 
-#: The five landmarks, in the order of :attr:`FaceGeometry.points`. ``left_eye`` is the eye on the image's left.
-LANDMARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
-
 logger = logging.getLogger("facezoo")
-
-
-@dataclass(frozen=True)
-class FaceGeometry:
-    """Where the five landmarks sit in a dataset's face crops, as measured from its training images.
-
-    Attributes:
-        dataset: The dataset (or union of datasets) measured.
-        landmarks: Landmark -> mean ``(x / width, y / height)`` in the crops.
-        spread: Landmark -> standard deviation of those normalised coordinates.
-        aspect: Mean crop ``width / height`` (crops are resized to the model's input, whatever its aspect).
-        count: Crops in which a face was detected and measured.
-        sampled: Crops tried.
-        datasets: The datasets pooled (one, except for a union).
-        measured_by: The detector and the command that measured it.
-    """
-
-    dataset: str
-    landmarks: Mapping[str, tuple[float, float]]
-    spread: Mapping[str, tuple[float, float]]
-    aspect: float
-    count: int
-    sampled: int
-    datasets: tuple[str, ...]
-    measured_by: str
-
-    @property
-    def detection_rate(self) -> float:
-        """Share of the sampled crops in which the detector found the face."""
-        return self.count / self.sampled
-
-    @property
-    def points(self) -> np.ndarray:
-        """``(5, 2)`` normalised landmark positions in :data:`LANDMARKS` order."""
-        return np.array([self.landmarks[name] for name in LANDMARKS], dtype=np.float64)
-
-
-@functools.cache
-def _geometries() -> dict[str, Any]:
-    return json.loads(resources.files("facezoo").joinpath("face_geometry.json").read_text(encoding="utf-8"))
-
-
-def face_geometry(dataset: str) -> FaceGeometry | None:
-    """The measured :class:`FaceGeometry` of a dataset's crops, or ``None`` if its images are not face crops."""
-    entry = _geometries()["geometries"].get(dataset)
-    if entry is None:
-        return None
-    return FaceGeometry(
-        dataset=dataset,
-        landmarks={name: tuple(entry["landmarks"][name]) for name in LANDMARKS},
-        spread={name: tuple(entry["spread"][name]) for name in LANDMARKS},
-        aspect=float(entry["aspect"]),
-        count=int(entry["count"]),
-        sampled=int(entry["sampled"]),
-        datasets=tuple(entry["datasets"]),
-        measured_by=f"{_geometries()['detector']} on the {_geometries()['split']} split: {_geometries()['command']}",
-    )
 
 
 @functools.cache
@@ -211,7 +151,7 @@ def align_face(image: ImageInput, face: Mapping[str, Any], model: ModelInput | M
     return warp_affine(read_image(image), alignment_matrix(face["landmarks"], geometry, size), size)
 
 
-def _box_crop(pixels: np.ndarray, face: Mapping[str, Any], size: tuple[int, int], margin: float = 0.2) -> np.ndarray:
+def box_crop(pixels: np.ndarray, face: Mapping[str, Any], size: tuple[int, int], margin: float = 0.2) -> np.ndarray:
     """The detector's box enlarged by ``margin`` of its size on every side, resized to ``size``."""
     x, y, w, h = face["box"]
     scale_x, scale_y = size[1] / (w * (1 + 2 * margin)), size[0] / (h * (1 + 2 * margin))
@@ -224,9 +164,12 @@ def _architecture(model: ModelInput | ModelInfo) -> tuple[str, tuple[int, int]]:
     if isinstance(model, ModelInfo):
         name, shape = model.name, model.input_shape
     elif isinstance(model, str):
-        name, _, tag = model.partition(".")
-        info = model_info(name)
-        weights = info.weights.get(tag) if tag else info.default_weights
+        source = parse_source(model)
+        if source.kind != "registered":  # a saved model: its facezoo.json is read when it is loaded
+            return _architecture(create_model(model))
+        assert source.name is not None
+        name, info = source.name, model_info(source.name)
+        weights = info.weights.get(source.tag) if source.tag else info.default_weights
         shape = (weights.config.get("input_shape") if weights else None) or info.input_shape
     else:
         name, shape = getattr(model, "_facezoo_architecture", model.name), model.input_shape[1:]
@@ -277,7 +220,8 @@ def analyze(
 
     Args:
         images: One image or a sequence: paths, PIL images or arrays (see :func:`facezoo.inference.read_image`).
-        models: Model objects, registered names or ``NAME.TAG``s; ``None``: every task model with embedded weights
+        models: Model objects or any source :func:`facezoo.create_model` takes (``NAME``, ``NAME.TAG``, ``hf://...``,
+            a folder); ``None``: every task model with embedded weights
             trained on face crops (the face backbone only when named).
         detector: A callable as in :func:`detect_faces`; default MTCNN.
         align: Map the five landmarks onto each model's :class:`FaceGeometry` (similarity transform); ``False``
@@ -308,12 +252,17 @@ def analyze(
         models = [models]
     plans = []
     for model in models:
+        key = _model_key(model)
+        source = parse_source(model) if isinstance(model, str) else None
+        if source is not None and source.kind != "registered":  # a saved model carries its own weights: load it now
+            model = create_model(model)
         geometry, size = _geometry_and_size(model) if align else (None, _architecture(model)[1])
-        if isinstance(model, str):  # fail before any detection on a name without such weights
-            resolve_weights(model.partition(".")[0], model.partition(".")[2] or True)
-        plans.append((_model_key(model), model, geometry, size))
+        if source is not None and source.kind == "registered":  # fail before any detection on missing weights
+            assert source.name is not None
+            resolve_weights(source.name, source.tag or True)
+        plans.append((key, model, geometry, size))
     loaded: dict[str, keras.Model] = {}
-    items = [images] if _is_single_image(images) else list(images)
+    items: list[ImageInput] = [images] if is_single_image(images) else list(cast("Sequence[ImageInput]", images))
     results: list[dict[str, Any]] = []
     pending: list[tuple[dict[str, Any], dict[str, np.ndarray]]] = []
 
@@ -322,8 +271,7 @@ def analyze(
         done = pending[:count]
         for key, model, _, _ in plans:
             if key not in loaded:
-                name, _, tag = key.partition(".") if isinstance(model, str) else (key, "", "")
-                loaded[key] = create_model(name, pretrained=tag or True) if isinstance(model, str) else model
+                loaded[key] = create_model(model, pretrained=True) if isinstance(model, str) else model
             batch = [crops[key] for _, crops in done]
             # Whole batches only: each new batch shape would make TensorFlow trace the model again.
             batch += [np.zeros_like(batch[0])] * (-len(batch) % batch_size)
@@ -333,13 +281,13 @@ def analyze(
         del pending[:count]
 
     for index, item in enumerate(items):
-        label = _label(item, index)
+        label = image_label(item, index)
         try:
             pixels = read_image(item)
         except ValueError as error:
             if on_error == "raise":
                 raise
-            logger.warning("Skipping: %s", _describe(error, item, index))
+            logger.warning("Skipping: %s", describe_image_error(error, item, index))
             continue
         faces = detect_faces(pixels, min_confidence=min_confidence, min_size=min_size, detector=detector)
         if not faces:
@@ -348,7 +296,7 @@ def analyze(
             crops = {
                 key: warp_affine(pixels, alignment_matrix(face["landmarks"], geometry, size), size)
                 if geometry is not None
-                else _box_crop(pixels, face, size)
+                else box_crop(pixels, face, size)
                 for key, _, geometry, size in plans
             }
             entry = {"image": label, "face": number, **face, "predictions": {}}

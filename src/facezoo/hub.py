@@ -30,23 +30,40 @@ Importing this module does not import TensorFlow; Keras is imported when a model
 from __future__ import annotations
 
 import hashlib
-import importlib.resources
 import json
 import os
 import re
 import shutil
 import tempfile
-import time
 import warnings
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from facezoo import _citations, _network
-from facezoo.registry import WeightsInfo, create_model, list_models, model_info, record_measurement
+from facezoo import _citations
+from facezoo._registry import build_model, list_models, model_info, parse_source, record_measurement
+from facezoo._version import __version__
+from facezoo.pretrained import (
+    RETRIES_ENV,
+    WEIGHTS_NAME,
+    ChecksumError,
+    HubError,
+    HubUnreachableError,
+    IncompatibleConfigError,
+    InvalidWeightsError,
+    NotCachedError,
+    TokenError,
+    WeightsNotFoundError,
+    check_reachable,
+    fetch,
+    hub_endpoint,
+    load_registered_weights,
+    load_weights_file,
+    mismatch,
+    sha256_of,
+)
+from facezoo.specs import WeightsInfo
 
 if TYPE_CHECKING:
-    from importlib.resources.abc import Traversable
-
     import keras
     from huggingface_hub import CommitInfo
 
@@ -79,14 +96,10 @@ METADATA_NAME = "facezoo.json"
 CONFIG_NAME = "config.json"
 """Keras' model config (in facezoo's first layout, facezoo's metadata had this name)."""
 KERAS_METADATA_NAME = "metadata.json"
-WEIGHTS_NAME = "model.weights.h5"
 CARD_NAME = "README.md"
 FORMAT_VERSION = 2
 """Version of the ``facezoo.json`` layout; a file with a higher version was written by a newer facezoo. Version 1
 was the first layout (facezoo's metadata in ``config.json``), still read with a deprecation warning."""
-RETRIES_ENV = "FACEZOO_HUB_RETRIES"
-"""Environment variable: how many times to retry connecting to an unreachable Hub (default 1, about 5 s in all)."""
-
 KERAS_FILES = (CONFIG_NAME, KERAS_METADATA_NAME, WEIGHTS_NAME)
 """What ``keras.saving.save_model(model, folder, zipped=False)`` writes."""
 PUBLISHED_FILES = (*KERAS_FILES, CARD_NAME)
@@ -97,42 +110,7 @@ _LEGACY_FORMAT_VERSION = 1
 REPO_ID_PLACEHOLDER = "YOUR_ORG/YOUR_MODEL"
 """Stands for the repository id in a saved model card; :func:`push_to_hub` replaces it with the real one."""
 
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _HUB_LICENSE_ID = re.compile(r"[a-z0-9][a-z0-9.\-]*")
-
-
-class HubError(Exception):
-    """Base class of the errors raised by :mod:`facezoo.hub`."""
-
-
-class WeightsNotFoundError(HubError, LookupError):
-    """The repository, the revision or a file in it does not exist (or is private and no token was given)."""
-
-
-class NotCachedError(HubError, FileNotFoundError):
-    """Downloads are off (``HF_HUB_OFFLINE=1``, ``local_files_only=True``) or the Hub is unreachable, and the
-    files are not in the cache."""
-
-
-class HubUnreachableError(HubError, ConnectionError):
-    """:func:`push_to_hub` could not connect to the Hub."""
-
-
-class TokenError(HubError, PermissionError):
-    """:func:`push_to_hub` has no Hub token, or the Hub rejected it."""
-
-
-class ChecksumError(HubError, ValueError):
-    """A file's sha256 (or size) differs from the published one (registry, ``facezoo.json`` or the Hub's LFS
-    sha256), or a folder's files differ from its ``facezoo.json``."""
-
-
-class IncompatibleConfigError(HubError, ValueError):
-    """``facezoo.json`` is missing or invalid, names an unknown architecture or was written by a newer facezoo."""
-
-
-class InvalidWeightsError(HubError, ValueError):
-    """The weights file is not HDF5, is truncated, or does not fit the architecture."""
 
 
 # --------------------------------------------------------------------------------------------------- save / push
@@ -237,7 +215,7 @@ def save_pretrained(
         )
         metadata["files"] = _file_hashes(tmp)
         _write_json(tmp / METADATA_NAME, metadata)
-        _replace_folder(tmp, directory)
+        replace_folder(tmp, directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -282,7 +260,7 @@ def check_folder(folder: str | os.PathLike, *, card: bool = True) -> dict[str, A
             + ". Write the folder with facezoo.hub.save_pretrained."
         )
     for name in sorted(listed - ({CARD_NAME} if not card else set())):
-        problem = _mismatch(folder / name, [_listed(metadata, name)])
+        problem = mismatch(folder / name, [_listed(metadata, name)])
         if problem:
             raise ChecksumError(f"{folder}: {name} differs from {METADATA_NAME} ({problem}); re-save the folder.")
     for name in sorted(present | {METADATA_NAME}):
@@ -301,7 +279,7 @@ def check_folder(folder: str | os.PathLike, *, card: bool = True) -> dict[str, A
             "only models built from stock Keras layers can be published."
         )
     model = _build_from_config(metadata, source=str(folder))
-    _load_weights_file(model, folder / WEIGHTS_NAME, source=str(folder))
+    load_weights_file(model, folder / WEIGHTS_NAME, source=str(folder))
     return metadata
 
 
@@ -393,8 +371,8 @@ def push_to_hub(
         raise TokenError(
             "No Hub token: set HF_TOKEN to a write token, run `hf auth login`, or pass token=... (--token)."
         )
-    where = _endpoint(endpoint)
-    _check_reachable(where, doing=f"push to {repo_id}")
+    where = hub_endpoint(endpoint)
+    check_reachable(where, doing=f"push to {repo_id}")
     card = (folder / CARD_NAME).read_text(encoding="utf-8").replace(REPO_ID_PLACEHOLDER, repo_id).encode("utf-8")
     metadata["files"][CARD_NAME] = {"sha256": hashlib.sha256(card).hexdigest(), "size": len(card)}
     operations = [
@@ -402,7 +380,7 @@ def push_to_hub(
         CommitOperationAdd(METADATA_NAME, (json.dumps(metadata, indent=2) + "\n").encode("utf-8")),
         *(CommitOperationAdd(name, str(folder / name)) for name in KERAS_FILES),
     ]
-    api = HfApi(endpoint=endpoint, token=token, library_name="facezoo", library_version=_version())
+    api = HfApi(endpoint=endpoint, token=token, library_name="facezoo", library_version=__version__)
     try:
         api.create_repo(repo_id, private=private, exist_ok=True)
         if revision and revision != "main":
@@ -410,7 +388,7 @@ def push_to_hub(
         commit = api.create_commit(
             repo_id,
             operations,
-            commit_message=commit_message or f"Upload {metadata['architecture']} with facezoo {_version()}",
+            commit_message=commit_message or f"Upload {metadata['architecture']} with facezoo {__version__}",
             revision=revision,
         )
         if tag:
@@ -468,7 +446,8 @@ def from_pretrained(
             ``revision``.
         FileNotFoundError: A local folder lacks ``facezoo.json`` or ``model.weights.h5``.
     """
-    repo_id, revision, folder = _parse_source(source, revision)
+    parsed = parse_source(source, revision=revision, registered=False)
+    repo_id, revision, folder = parsed.repo_id, parsed.revision, parsed.folder
     label = str(source)
     if folder is not None:
         metadata, legacy = _read_folder_metadata(folder)
@@ -476,78 +455,32 @@ def from_pretrained(
         if not weights_path.is_file():
             raise FileNotFoundError(f"{folder} is not a save_pretrained folder: {WEIGHTS_NAME} is missing.")
         if not legacy:
-            problem = _mismatch(weights_path, [_listed(metadata, WEIGHTS_NAME)])
+            problem = mismatch(weights_path, [_listed(metadata, WEIGHTS_NAME)])
             if problem:
                 raise ChecksumError(f"{folder}: {WEIGHTS_NAME} differs from {METADATA_NAME} ({problem}); re-save it.")
     else:
-        fetch = dict(
+        assert repo_id is not None  # parse_source gives a folder or a repository
+        options: dict[str, Any] = dict(
             cache_dir=cache_dir, local_files_only=local_files_only, force_download=force_download,
             token=token, endpoint=endpoint,
         )  # fmt: skip
-        metadata_path = _fetch(repo_id, METADATA_NAME, revision=revision, missing_ok=True, **fetch)
+        metadata_path = fetch(repo_id, METADATA_NAME, revision=revision, missing_ok=True, **options)
         legacy = metadata_path is None
         if metadata_path is None:
-            metadata_path = _fetch(repo_id, CONFIG_NAME, revision=revision, **fetch)
+            metadata_path = fetch(repo_id, CONFIG_NAME, revision=revision, **options)
+        assert metadata_path is not None  # fetch returns None only with missing_ok
         metadata = _read_metadata(metadata_path, source=label, legacy=legacy)
         commit = metadata_path.parent.name  # the cache layout: snapshots/<commit sha>/<file>
         expected = [] if legacy else [_listed(metadata, WEIGHTS_NAME)]
         registered = _registered_weights(repo_id, WEIGHTS_NAME, {revision or "main", commit})
         if registered is not None:
             expected.append((registered.sha256, registered.file_size, "the facezoo registry"))
-        weights_path = _fetch(repo_id, WEIGHTS_NAME, revision=commit, expected=expected, **fetch)
+        fetched = fetch(repo_id, WEIGHTS_NAME, revision=commit, expected=expected, **options)
+        assert fetched is not None
+        weights_path = fetched
     model = _build_from_config(metadata, source=label)
-    _load_weights_file(model, weights_path, source=label)
+    load_weights_file(model, weights_path, source=label)
     return record_measurement(model, metadata.get("dataset") or "", metadata.get("dataset_options") or {})
-
-
-def load_registered_weights(
-    model: keras.Model,
-    weights: WeightsInfo,
-    *,
-    cache_dir: str | os.PathLike | None = None,
-    force_download: bool = False,
-    local_files_only: bool = False,
-    endpoint: str | None = None,
-) -> keras.Model:
-    """Load registered weights into ``model`` (what ``pretrained=True`` does), checking their sha256 and size.
-
-    Embedded weights (``weights.embedded``) load from the installed package with no network; otherwise (or with
-    ``force_download=True`` for uploaded weights) the file is fetched from the Hub at the commit the registry
-    records, through the Hub cache, and checked on a cache hit too.
-
-    Raises:
-        ChecksumError: The file's sha256 or size differs from the registry's even after downloading it again, or
-            the embedded copy is damaged.
-        NotCachedError, WeightsNotFoundError, InvalidWeightsError: See :func:`from_pretrained`.
-    """
-    use_embedded = weights.embedded is not None and not (force_download and weights.uploaded)
-    resource = _embedded_resource(weights.embedded) if use_embedded else None  # type: ignore[arg-type]
-    label = f"{weights.repo_id}@{weights.commit or weights.revision}"
-    if resource is not None:
-        with importlib.resources.as_file(resource) as path:
-            problem = _mismatch(path, [(weights.sha256, weights.file_size, "the facezoo registry")])
-            if problem:
-                raise ChecksumError(
-                    f"The weights embedded in facezoo ({weights.embedded}) are damaged ({problem}); reinstall "
-                    "facezoo (pip install --force-reinstall facezoo)."
-                )
-            return _load_weights_file(model, path, source=label)
-    if not weights.uploaded:
-        raise WeightsNotFoundError(
-            f"{label}: the weights embedded in facezoo ({weights.embedded}) are missing from this installation and "
-            "are not on the Hub; reinstall facezoo (pip install --force-reinstall facezoo)."
-        )
-    path = _fetch(
-        weights.repo_id,
-        weights.filename,
-        revision=weights.commit,
-        expected=[(weights.sha256, weights.file_size, "the facezoo registry")],
-        cache_dir=cache_dir,
-        local_files_only=local_files_only,
-        force_download=force_download,
-        endpoint=endpoint,
-    )
-    return _load_weights_file(model, path, source=label)
 
 
 # --------------------------------------------------------------------------------------------------- model card
@@ -597,7 +530,7 @@ def model_card(
     citation = _citations.DATASETS.get(dataset)
     dataset_title = citation.title if citation else dataset
     if license and _HUB_LICENSE_ID.fullmatch(license):
-        licence_meta = {"license": license}
+        licence_meta: dict[str, Any] = {"license": license}
     else:
         licence_meta = {"license": "other", "license_name": "non-commercial-research-only"}
         if citation and citation.url:
@@ -686,12 +619,6 @@ def model_card(
 # --------------------------------------------------------------------------------------------------- helpers
 
 
-def _version() -> str:
-    from facezoo import __version__
-
-    return __version__
-
-
 def _builder_config(model: keras.Model) -> tuple[str, dict[str, Any]]:
     architecture = getattr(model, "_facezoo_architecture", None)
     config = getattr(model, "_facezoo_config", None)
@@ -716,7 +643,7 @@ def _inference_copy(model: keras.Model, architecture: str, config: Mapping[str, 
     deserialise); ``model`` itself when it was never compiled."""
     if not getattr(model, "compiled", False):
         return model
-    copy = create_model(architecture, **config)
+    copy = build_model(architecture, **config)
     copy.set_weights(model.get_weights())
     return copy
 
@@ -724,7 +651,7 @@ def _inference_copy(model: keras.Model, architecture: str, config: Mapping[str, 
 def _output_specs(architecture: str, config: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The registry's output specs of ``architecture``, with labels replaced by indices where ``config`` changed
     the number of classes."""
-    specs = []
+    specs: list[dict[str, Any]] = []
     for spec in model_info(architecture).outputs:
         specs.append({"name": spec.name, "kind": spec.kind, "labels": list(spec.labels), "units": spec.units})
     num_classes = config.get("num_classes")
@@ -751,7 +678,7 @@ def _metadata(
     info = model_info(architecture)
     return {
         "format_version": FORMAT_VERSION,
-        "facezoo_version": _version(),
+        "facezoo_version": __version__,
         "architecture": architecture,
         "family": info.family,
         "task": info.task,
@@ -770,7 +697,7 @@ def _metadata(
 
 
 def _file_hashes(folder: Path) -> dict[str, dict[str, Any]]:
-    return {name: {"sha256": _sha256(folder / name), "size": (folder / name).stat().st_size} for name in PUBLISHED_FILES}
+    return {name: {"sha256": sha256_of(folder / name), "size": (folder / name).stat().st_size} for name in PUBLISHED_FILES}
 
 
 def _listed(metadata: Mapping[str, Any], name: str) -> tuple[str, int | None, str]:
@@ -785,8 +712,8 @@ def _write_json(path: Path, data: Mapping[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
 
 
-def _replace_folder(tmp: Path, directory: Path) -> None:
-    """Rename ``tmp`` to ``directory``; an existing ``directory`` is moved aside first and removed after."""
+def replace_folder(tmp: Path, directory: Path) -> None:
+    """Atomically rename ``tmp`` to ``directory``; an existing ``directory`` is moved aside first and removed after."""
     if not directory.exists():
         os.replace(tmp, directory)
         return
@@ -826,7 +753,7 @@ def _read_metadata(path: Path, *, source: str, legacy: bool = False) -> dict[str
     if version > FORMAT_VERSION:
         raise IncompatibleConfigError(
             f"{source} was written by facezoo {metadata.get('facezoo_version', '?')} (format {version}); facezoo "
-            f"{_version()} reads format {FORMAT_VERSION} at most. Upgrade facezoo: pip install -U facezoo."
+            f"{__version__} reads format {FORMAT_VERSION} at most. Upgrade facezoo: pip install -U facezoo."
         )
     if legacy or version == _LEGACY_FORMAT_VERSION:
         warnings.warn(
@@ -850,7 +777,7 @@ def _read_folder_metadata(folder: Path) -> tuple[dict[str, Any], bool]:
 
 
 def _build_from_config(metadata: Mapping[str, Any], *, source: str) -> keras.Model:
-    version = _version()
+    version = __version__
     architecture = metadata.get("architecture")
     if architecture not in list_models():
         raise IncompatibleConfigError(
@@ -859,192 +786,11 @@ def _build_from_config(metadata: Mapping[str, Any], *, source: str) -> keras.Mod
             "pip install -U facezoo."
         )
     try:
-        return create_model(architecture, **_without_backbone_source(metadata.get("config", {})))
+        return build_model(architecture, **_without_backbone_source(metadata.get("config", {})))
     except (TypeError, ValueError) as error:
         raise IncompatibleConfigError(
             f"{source}: the config in {METADATA_NAME} does not build {architecture} with facezoo {version}: {error}"
         ) from error
-
-
-def _parse_source(source: str | os.PathLike, revision: str | None) -> tuple[str | None, str | None, Path | None]:
-    """``(repo_id, revision, None)`` for a Hub source, ``(None, None, folder)`` for a local folder."""
-    text = os.fspath(source)
-    if not text.startswith("hf://") and Path(text).is_dir():
-        return None, None, Path(text)
-    repo_id, _, at_revision = text.removeprefix("hf://").partition("@")
-    if at_revision and revision and at_revision != revision:
-        raise ValueError(f"{text!r} names revision {at_revision!r} but revision={revision!r} was passed; give one.")
-    if not re.fullmatch(r"[\w.\-]+/[\w.\-]+", repo_id):
-        raise ValueError(
-            f"{text!r} is not a local folder, 'hf://org/name[@revision]' or 'org/name'."
-            + (" (It looks like a path, but no such folder exists.)" if os.sep in text or text.startswith(".") else "")
-        )
-    return repo_id, at_revision or revision, None
-
-
-def _endpoint(endpoint: str | None) -> str:
-    from huggingface_hub import constants
-
-    return (endpoint or constants.ENDPOINT).rstrip("/")
-
-
-def _check_reachable(endpoint: str, *, doing: str) -> None:
-    """Raise :class:`HubUnreachableError` if no TCP connection to ``endpoint`` opens within a few seconds
-    (``FACEZOO_HUB_RETRIES`` more attempts after the first, default 1), instead of ``huggingface_hub``'s retries
-    of over 20 s. Skipped when a proxy handles the endpoint: the proxy decides then."""
-    problem = _network.unreachable(endpoint, retries_env=RETRIES_ENV)
-    if problem:
-        raise HubUnreachableError(
-            f"Cannot {doing}: {endpoint} could not be reached ({problem}). Check the network and HF_ENDPOINT; set "
-            f"{RETRIES_ENV}=N to retry N times, or HF_HUB_OFFLINE=1 to use cached files only."
-        )
-
-
-def _download(
-    repo_id: str,
-    filename: str,
-    *,
-    revision: str | None,
-    cache_dir: str | os.PathLike | None = None,
-    local_files_only: bool = False,
-    force_download: bool = False,
-    token: str | None = None,
-    endpoint: str | None = None,
-    missing_ok: bool = False,
-) -> Path | None:
-    """``hf_hub_download`` with its failures turned into :class:`HubError` messages that say what to do;
-    ``None`` for a file the revision does not have when ``missing_ok``."""
-    from huggingface_hub import constants, hf_hub_download, try_to_load_from_cache
-    from huggingface_hub.errors import (
-        LocalEntryNotFoundError,
-        RemoteEntryNotFoundError,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
-
-    where = _endpoint(endpoint)
-    rev = revision or "main"
-    offline = local_files_only or constants.HF_HUB_OFFLINE
-    cached = try_to_load_from_cache(repo_id, filename, cache_dir, rev)  # type: ignore[arg-type]
-    if not offline and (force_download or not isinstance(cached, str)):
-        try:
-            _check_reachable(where, doing=f"download {filename} of {repo_id}@{rev}")
-        except HubUnreachableError as error:
-            raise NotCachedError(f"{error} It is not in the Hub cache.") from error
-    try:
-        return Path(
-            hf_hub_download(
-                repo_id,
-                filename,
-                revision=revision,
-                cache_dir=cache_dir,
-                local_files_only=local_files_only,
-                force_download=force_download,
-                token=token,
-                endpoint=endpoint,
-                library_name="facezoo",
-                library_version=_version(),
-            )
-        )
-    except RevisionNotFoundError as error:
-        raise WeightsNotFoundError(
-            f"Revision {rev!r} of {repo_id} does not exist on {where}. Use a branch, tag or commit sha of the "
-            f"repository (huggingface_hub.list_repo_refs({repo_id!r}) lists them)."
-        ) from error
-    except RepositoryNotFoundError as error:
-        raise WeightsNotFoundError(
-            f"Repository {repo_id!r} was not found on {where}. Check the name; if it is private or gated, pass "
-            "token=... or log in with `hf auth login`."
-        ) from error
-    except RemoteEntryNotFoundError as error:
-        if missing_ok:
-            return None
-        raise WeightsNotFoundError(
-            f"{repo_id}@{rev} has no {filename}; it was not published with facezoo.hub.push_to_hub."
-        ) from error
-    except LocalEntryNotFoundError as error:
-        cache = cache_dir or constants.HF_HUB_CACHE
-        why = "downloads are off (HF_HUB_OFFLINE=1 or local_files_only=True)" if offline else f"{where} failed"
-        raise NotCachedError(
-            f"{filename} of {repo_id}@{rev} is not in the Hub cache ({cache}) and {why}. Pre-download it while "
-            f"online with `hf download {repo_id} --revision {rev}` or "
-            f"huggingface_hub.snapshot_download({repo_id!r}, revision={rev!r}), or pass from_pretrained the "
-            "local folder of a save_pretrained copy."
-        ) from error
-
-
-def _fetch(
-    repo_id: str,
-    filename: str,
-    *,
-    revision: str | None,
-    expected: Iterable[tuple[str, int | None, str]] = (),
-    missing_ok: bool = False,
-    **kwargs: Any,
-) -> Path | None:
-    """:func:`_download`, then check the file against the Hub's LFS sha256 (or git blob id) of the cached blob and
-    every ``(sha256, size, source)`` in ``expected``. A mismatch deletes the cached copy and downloads it once more;
-    a fresh download that still does not match raises :class:`ChecksumError`."""
-    from huggingface_hub import constants
-
-    path = _download(repo_id, filename, revision=revision, missing_ok=missing_ok, **kwargs)
-    if path is None:
-        return None
-    problem = _mismatch(path, expected, hub_blob=True)
-    if problem is None:
-        return path
-    rev = revision or "main"
-
-    def server_differs(problem: str) -> ChecksumError:
-        return ChecksumError(
-            f"The server's copy of {filename} in {repo_id} at revision {rev} differs from the published checksum "
-            f"({problem}); do not use it, and tell the repository's owner."
-        )
-
-    if kwargs.get("force_download"):
-        raise server_differs(problem)
-    _evict(path)
-    if kwargs.get("local_files_only") or constants.HF_HUB_OFFLINE:
-        raise ChecksumError(
-            f"The cached copy of {filename} of {repo_id}@{rev} was corrupt ({problem}) and has been deleted; run "
-            "again with downloads allowed (without HF_HUB_OFFLINE=1 / local_files_only) to fetch it again."
-        )
-    path = _download(repo_id, filename, revision=revision, **{**kwargs, "force_download": True})
-    assert path is not None
-    problem = _mismatch(path, expected, hub_blob=True)
-    if problem is not None:
-        raise server_differs(problem)
-    return path
-
-
-def _evict(path: Path) -> None:
-    """Delete a cached file: its blob and the snapshot link to it."""
-    blob = Path(os.path.realpath(path))
-    for file in {blob, Path(path)}:
-        try:
-            file.unlink()
-        except FileNotFoundError:
-            pass
-
-
-def _mismatch(path: Path, expected: Iterable[tuple[str, int | None, str]], *, hub_blob: bool = False) -> str | None:
-    """Why ``path`` does not match its published checksums, or ``None``. With ``hub_blob``, a Hub cache blob is
-    also checked against its own name: the LFS sha256, or the git blob sha1 of a regular file."""
-    found = _sha256(path)
-    size = os.path.getsize(path)
-    blob = Path(os.path.realpath(path))
-    if hub_blob and blob.parent.name == "blobs" and re.fullmatch(r"[0-9a-f]{64}|[0-9a-f]{40}", blob.name):
-        etag = blob.name
-        actual = found if len(etag) == 64 else _git_blob_sha1(path)
-        if actual != etag:
-            kind = "LFS sha256" if len(etag) == 64 else "git blob id"
-            return f"the Hub records {kind} {etag}, the file has {actual}"
-    for sha256, expected_size, source in expected:
-        if found != sha256.lower():
-            return f"{source} records sha256 {sha256}, the file has {found}"
-        if expected_size and size != expected_size:
-            return f"{source} records {expected_size} bytes, the file has {size}"
-    return None
 
 
 def _registered_weights(repo_id: str, filename: str, revisions: set[str]) -> WeightsInfo | None:
@@ -1056,32 +802,6 @@ def _registered_weights(repo_id: str, filename: str, revisions: set[str]) -> Wei
             ):
                 return weights
     return None
-
-
-def _embedded_resource(resource: str) -> Traversable | None:
-    """The packaged file ``"<package>/<path>"``, or ``None`` if this installation does not have it."""
-    package, _, relative = resource.partition("/")
-    try:
-        path = importlib.resources.files(package).joinpath(relative)
-    except ModuleNotFoundError:
-        return None
-    return path if path.is_file() else None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _git_blob_sha1(path: Path) -> str:
-    digest = hashlib.sha1(b"blob %d\0" % os.path.getsize(path))
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 #: An absolute local path inside text: POSIX, home-relative or Windows.
@@ -1100,42 +820,3 @@ def _local_paths(value: Any) -> list[str]:
     if isinstance(value, (list, tuple)):
         return [path for item in value for path in _local_paths(item)]
     return []
-
-
-def _load_weights_file(model: keras.Model, path: Path, *, source: str) -> keras.Model:
-    """Load a Keras 3 ``.weights.h5`` file after checking that it is HDF5 and holds exactly the model's arrays
-    (Keras alone silently loads a file that covers only part of the model)."""
-    import h5py
-
-    with open(path, "rb") as file:
-        head = file.read(len(_HDF5_SIGNATURE))
-    if head != _HDF5_SIGNATURE:
-        raise InvalidWeightsError(
-            f"{source}: {WEIGHTS_NAME} ({os.path.realpath(path)}) is not an HDF5 file (it starts with {head!r}); "
-            "it is not a Keras weights file, or the download was replaced by an error page."
-        )
-    shapes: list[tuple[int, ...]] = []
-    try:
-        with h5py.File(path, "r") as file:
-            file.visititems(lambda _, obj: shapes.append(tuple(obj.shape)) if isinstance(obj, h5py.Dataset) else None)
-    except (OSError, RuntimeError, KeyError, ValueError) as error:  # h5py: damaged metadata gives any of these
-        raise InvalidWeightsError(
-            f"{source}: {WEIGHTS_NAME} ({os.path.realpath(path)}) is a damaged or truncated HDF5 file ({error}). "
-            "Download it again (force_download=True) or re-save it."
-        ) from error
-    expected = sorted(tuple(weight.shape) for weight in model.weights)
-    if sorted(shapes) != expected:
-        raise InvalidWeightsError(
-            f"{source}: {WEIGHTS_NAME} holds {len(shapes)} arrays that do not fit {model.name} as configured "
-            f"({len(expected)} arrays); the file belongs to another architecture or config."
-        )
-    try:
-        model.load_weights(str(path))
-    except ValueError as error:
-        raise InvalidWeightsError(f"{source}: {WEIGHTS_NAME} does not fit {model.name}: {error}") from error
-    except (OSError, RuntimeError, KeyError) as error:  # a damaged array
-        raise InvalidWeightsError(
-            f"{source}: {WEIGHTS_NAME} ({os.path.realpath(path)}) is damaged ({error}). Download it again "
-            "(force_download=True) or re-save it."
-        ) from error
-    return model

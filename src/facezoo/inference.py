@@ -6,11 +6,13 @@ import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence, TypeGuard, Union, cast
 
 import numpy as np
 
-from facezoo.registry import OutputSpec, create_model, model_info
+from facezoo._registry import model_info
+from facezoo.factory import load_model
+from facezoo.specs import OutputSpec
 
 if TYPE_CHECKING:
     import keras
@@ -18,7 +20,18 @@ if TYPE_CHECKING:
 
     ImageInput = Union[str, os.PathLike, "Image.Image", np.ndarray]
 
-__all__ = ["IMAGE_SUFFIXES", "read_image", "load_image", "expand_image_paths", "predict"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "read_image",
+    "load_image",
+    "expand_image_paths",
+    "predict",
+    "decode_output",
+    "output_specs",
+    "is_single_image",
+    "image_label",
+    "describe_image_error",
+]
 
 logger = logging.getLogger("facezoo")
 
@@ -96,7 +109,7 @@ def load_image(image: ImageInput, size: tuple[int, int]) -> np.ndarray:
     pixels = read_image(image)
     height, width = size
     if pixels.shape[:2] != (height, width):
-        pixels = np.asarray(Image.fromarray(pixels).resize((width, height), Image.BILINEAR))
+        pixels = np.asarray(Image.fromarray(pixels).resize((width, height), Image.Resampling.BILINEAR))
     return pixels.astype(np.float32)
 
 
@@ -114,7 +127,7 @@ def expand_image_paths(paths: Iterable[str | os.PathLike]) -> list[Path]:
 
 
 def predict(
-    model_or_name: keras.Model | str,
+    model_or_name: keras.Model | str | os.PathLike,
     images: ImageInput | Sequence[ImageInput],
     *,
     batch_size: int = 32,
@@ -128,7 +141,8 @@ def predict(
     :func:`facezoo.analyze` for photos.
 
     Args:
-        model_or_name: A facezoo model, or a registered name (loaded with its default pretrained weights).
+        model_or_name: A facezoo model, or any source :func:`facezoo.create_model` takes (a registered name loads
+            its default pretrained weights; ``NAME.TAG``, ``hf://org/repo[@rev]``, ``org/repo`` or a local folder).
         images: One image or a sequence: paths, PIL images or arrays (see :func:`load_image`).
         batch_size: Images per forward pass.
         on_error: ``"raise"`` (default) on an input that is not a readable image, or ``"skip"`` it with a warning
@@ -145,10 +159,10 @@ def predict(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}.")
-    model = create_model(model_or_name, pretrained=True) if isinstance(model_or_name, str) else model_or_name
-    items = [images] if _is_single_image(images) else list(images)
+    model = load_model(model_or_name)
+    items: list[ImageInput] = [images] if is_single_image(images) else list(cast("Sequence[ImageInput]", images))
     size = tuple(model.input_shape[1:3])
-    specs = _output_specs(model)
+    specs = output_specs(model)
     results: list[dict[str, Any]] = []
     for indices, batch in _batches(items, size, batch_size, on_error):
         count = len(batch)
@@ -157,7 +171,7 @@ def predict(
             batch = np.concatenate([batch, np.zeros((batch_size - count, *batch.shape[1:]), batch.dtype)])
         outputs = forward(model, batch, specs[0].name, flip=flip)
         for offset, index in enumerate(indices):
-            result: dict[str, Any] = {"image": _label(items[index], index)}
+            result: dict[str, Any] = {"image": image_label(items[index], index)}
             for spec in specs:
                 result[spec.name] = decode_output(spec, np.asarray(outputs[spec.name])[offset])
             results.append(result)
@@ -189,14 +203,16 @@ def decode_output(spec: OutputSpec, values: np.ndarray) -> dict[str, Any]:
     }
 
 
-def _is_single_image(images: Any) -> bool:
+def is_single_image(images: Any) -> TypeGuard[ImageInput]:
+    """Whether ``images`` is one image (a path, a PIL image or an array of at most 3 axes), not a sequence."""
     from PIL import Image
 
     return isinstance(images, (str, os.PathLike, Image.Image)) or (isinstance(images, np.ndarray) and images.ndim <= 3)
 
 
-def _output_specs(model: keras.Model) -> tuple[OutputSpec, ...]:
-    """The registry's output specs, with generic labels where the model's config changed an output's width."""
+def output_specs(model: keras.Model) -> tuple[OutputSpec, ...]:
+    """The output specs of a built model: the registry's, with generic labels where the model's config changed an
+    output's width (or for a model the registry does not know)."""
     try:
         specs = model_info(model.name).outputs
     except ValueError:
@@ -234,18 +250,18 @@ def _batches(items: list, size: tuple[int, int], batch_size: int, on_error: str)
                 except ValueError as error:
                     if on_error == "raise":
                         raise
-                    logger.warning("Skipping: %s", _describe(error, items[start + offset], start + offset))
+                    logger.warning("Skipping: %s", describe_image_error(error, items[start + offset], start + offset))
                     continue
                 indices.append(start + offset)
             if arrays:
                 yield indices, np.stack(arrays)
 
 
-def _describe(error: Exception, item: Any, index: int) -> str:
+def describe_image_error(error: Exception, item: Any, index: int) -> str:
     """An image error for a warning: the message names a file; an in-memory image is named by its index."""
     return str(error) if isinstance(item, (str, os.PathLike)) else f"image {index}: {error}"
 
 
-def _label(item: Any, index: int) -> str | int:
+def image_label(item: Any, index: int) -> str | int:
     """How results name an input: its path, or its index for an in-memory image."""
     return os.fspath(item) if isinstance(item, (str, os.PathLike)) else index

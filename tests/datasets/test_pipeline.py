@@ -88,7 +88,10 @@ def test_bad_files_raise_or_skip(tmp_path, caplog):
 
 def test_shuffle_is_seeded(tmp_path):
     ds = _dataset(tmp_path, n=6)
-    order = lambda seed: [v for _, y in ds.as_tf_dataset((8, 8), 6, shuffle=True, seed=seed) for v in y.numpy()]
+
+    def order(seed):
+        return [v for _, y in ds.as_tf_dataset((8, 8), 6, shuffle=True, seed=seed) for v in y.numpy()]
+
     assert order(1) == order(1) and sorted(order(1)) == list(range(6)) and order(1) != list(range(6))
     cached = ds.as_tf_dataset((8, 8), 6, shuffle=True, seed=1, cache=True)
     assert sorted(next(iter(cached))[1].numpy().tolist()) == list(range(6))

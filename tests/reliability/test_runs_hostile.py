@@ -15,7 +15,14 @@ import pytest
 
 import facezoo
 from facezoo import datasets, training
-from facezoo.hub import METADATA_NAME, WEIGHTS_NAME, ChecksumError, InvalidWeightsError, from_pretrained, save_pretrained
+from facezoo.hub import (
+    METADATA_NAME,
+    WEIGHTS_NAME,
+    ChecksumError,
+    InvalidWeightsError,
+    from_pretrained,
+    save_pretrained,
+)
 
 from .helpers import jpeg, utk_names
 

@@ -17,7 +17,7 @@ import sys
 def main() -> None:
     data_dir, output_dir, kwargs = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     kill_after = int(sys.argv[4]) if len(sys.argv) > 4 else None
-    from facezoo.training import engine, fit_selfie_resnet
+    from facezoo.training import fit_selfie_resnet, keras_bridge
 
     written, replace = [], os.replace
 
@@ -34,7 +34,7 @@ def main() -> None:
             if len(steps) == kill_after:
                 os.kill(os.getpid(), signal.SIGKILL)
 
-        engine._EpochCheckpoint.on_train_batch_end = on_train_batch_end
+        keras_bridge.EpochCheckpoint.on_train_batch_end = on_train_batch_end
     result = fit_selfie_resnet(data_dir, output_dir, **kwargs)
     print(json.dumps({
         "epochs": result.history["epoch"],

@@ -26,14 +26,17 @@ CASES = {
     "fit_utkface": dict(image_size=32, width=4),
     "fit_face_backbone": dict(model="stand_in_face_backbone", image_size=32),
 }
-STAGES = {"fit_person_attributes": 5, "fit_attractive_net": 2, "fit_face_backbone": 2}
+
+
+def test_every_helper_has_a_tiny_case():
+    assert sorted(CASES) == sorted(training.HELPERS)
 
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_fit_one_epoch(name, synthetic_root, tiny_models, tmp_path):
     fit = getattr(training, name)
     result = fit(synthetic_root, tmp_path / "run", epochs=1, batch_size=8, verbose=0, **CASES[name])
-    assert result.epochs == STAGES.get(name, 1)
+    assert result.epochs == len(training.RECIPES[training.HELPERS[name].recipe].stages)
     assert result.history["epoch"] == [1] * result.epochs
     assert result.test_metrics and all(isinstance(v, float) for v in result.test_metrics.values())
     assert result.best_weights.is_file() and result.model is not None
@@ -56,14 +59,37 @@ def test_fit_one_epoch(name, synthetic_root, tiny_models, tmp_path):
     assert time.perf_counter() - start < 5
 
 
+@pytest.mark.parametrize(
+    "call, recipe, output_dir",
+    [
+        (lambda: training.fit("age_vgg16", "data"), "age_vgg16", "runs/age_vgg16"),
+        (lambda: training.fit("utkface_mobilenet_v2", "data", "out"), "utkface_mobilenet_v2", "out"),
+        (lambda: training.fit_age_cnn("data", model="age_vgg16"), "age_vgg16", "runs/age_vgg16"),
+        (lambda: training.fit_age_cnn("data", variant="regularized"), "age_cnn", "runs/age_cnn"),
+        (lambda: training.fit_utkface("data", model="utkface_mobilenet_v2"), "utkface", "runs/utkface"),
+    ],
+)
+def test_fit_and_the_helpers_pick_the_recipe(call, recipe, output_dir, monkeypatch):
+    from facezoo.training import engine
+
+    calls = []
+    monkeypatch.setattr(engine, "run_recipe", lambda *args, **kwargs: calls.append((args, kwargs)))
+    call()
+    ((args, kwargs),) = calls
+    assert args[0].name == recipe and args[1] == "data" and str(args[2]) == output_dir
+    assert {key: kwargs[key] for key in ("resume", "strategy", "mixed_precision")} == {
+        "resume": True, "strategy": "auto", "mixed_precision": "auto"
+    }
+
+
 class _Interrupt(Exception):
     pass
 
 
 def _interrupt_after(monkeypatch, epochs: int):
-    from facezoo.training import engine
+    from facezoo.training import run_folder
 
-    original, seen = engine._RunTracker.end_epoch, []
+    original, seen = run_folder.RunTracker.end_epoch, []
 
     def end_epoch(self, model, stage, epoch, logs):
         original(self, model, stage, epoch, logs)
@@ -71,7 +97,7 @@ def _interrupt_after(monkeypatch, epochs: int):
         if len(seen) == epochs:
             raise _Interrupt
 
-    monkeypatch.setattr(engine._RunTracker, "end_epoch", end_epoch)
+    monkeypatch.setattr(run_folder.RunTracker, "end_epoch", end_epoch)
 
 
 def test_interrupted_run_resumes(synthetic_root, tmp_path, monkeypatch):
@@ -205,17 +231,17 @@ def test_two_replicas_match_one(synthetic_root, tmp_path):
 def test_early_stopping_counts_the_epochs_before_a_resume():
     import keras
 
-    from facezoo.training.engine import _ResumableEarlyStopping
+    from facezoo.training.keras_bridge import ResumableEarlyStopping
 
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
-    stopper = _ResumableEarlyStopping([0.5, 0.4, 0.45, 0.46], monitor="val_loss", patience=3, mode="min")
+    stopper = ResumableEarlyStopping([0.5, 0.4, 0.45, 0.46], monitor="val_loss", patience=3, mode="min")
     stopper.set_model(model)
     stopper.on_train_begin()
     assert (stopper.best, stopper.best_epoch, stopper.wait) == (0.4, 1, 2)
     model.stop_training = False
     stopper.on_epoch_end(4, {"val_loss": 0.47})
     assert model.stop_training  # third epoch without improvement since epoch 2; a fresh EarlyStopping would go on
-    fresh = _ResumableEarlyStopping([], monitor="val_loss", patience=3, mode="min")
+    fresh = ResumableEarlyStopping([], monitor="val_loss", patience=3, mode="min")
     fresh.set_model(model)
     fresh.on_train_begin()
     model.stop_training = False

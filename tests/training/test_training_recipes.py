@@ -82,8 +82,7 @@ def test_utkface_recipe_has_three_weighted_heads():
     assert set(stage.losses) == {"age", "gender", "race"} and stage.loss_weights["age"] < 1
 
 
-@pytest.mark.parametrize("name", ["fit_selfie_resnet", "fit_age_cnn", "fit_person_attributes", "fit_celeba_gender",
-                                  "fit_attractive_net", "fit_utkface"])
+@pytest.mark.parametrize("name", list(training.HELPERS))
 def test_fit_signature(name):
     params = inspect.signature(getattr(training, name)).parameters
     assert list(params)[:2] == ["data_dir", "output_dir"]
@@ -93,7 +92,7 @@ def test_fit_signature(name):
 
 
 def test_resolve_recipe_overrides():
-    from facezoo.training.engine import resolve_recipe
+    from facezoo.training.recipes import resolve_recipe
 
     recipe = resolve_recipe(
         R.PERSON_ATTRIBUTES, epochs=2, image_size=64, learning_rate=0.01, stages=["100px", "200px"], pooling="avgmax"

@@ -92,7 +92,8 @@ def from_image_data_generator(**kwargs: Any) -> Augmentation:
     unknown = sorted(set(kwargs) - known)
     if unknown:
         raise TypeError(f"Unsupported augmentation option(s) {unknown}; supported: {sorted(known)}")
-    return Augmentation(**{k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()})
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()}
+    return Augmentation(**values)
 
 
 def augment_fn(aug: Augmentation) -> Callable[[Any, tf.Tensor], tuple[tf.Tensor, Any]]:

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from facezoo.datasets.core import MARKER_IMAGES, FaceDataset, label_error, parse_number, read_lines, select_split
-from facezoo.registry import OutputSpec
+from facezoo.specs import OutputSpec
 
 FOLDER = "celeba"
 MARKERS = (("img_align_celeba/**/[0-9][0-9][0-9][0-9][0-9][0-9].jpg", MARKER_IMAGES), "list_attr_celeba.*")

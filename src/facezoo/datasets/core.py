@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 
-from facezoo.registry import OutputSpec
+from facezoo.specs import OutputSpec
 
 if TYPE_CHECKING:
     import tensorflow as tf

@@ -83,6 +83,7 @@ class Resource:
 
 def read_checksums(module: ModuleType) -> list[Resource]:
     """The resources listed in the ``<name>_checksums.tsv`` beside a dataset module."""
+    assert module.__file__ is not None  # dataset modules are files
     path = Path(module.__file__).with_name(f"{module.__name__.rsplit('.', 1)[-1]}_checksums.tsv")
     rows = []
     for line in path.read_text().splitlines():

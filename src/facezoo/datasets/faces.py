@@ -23,7 +23,7 @@ import numpy as np
 
 from facezoo.datasets import celeba, imfdb_age, scut_fbp5500, utkface
 from facezoo.datasets.core import FaceDataset
-from facezoo.registry import OutputSpec
+from facezoo.specs import OutputSpec
 
 FOLDER = ""
 MARKERS = tuple(

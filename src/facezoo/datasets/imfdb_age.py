@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from facezoo.datasets.core import MARKER_IMAGES, FaceDataset, fraction_split, label_error, read_csv, select_split
-from facezoo.registry import OutputSpec
+from facezoo.specs import OutputSpec
 
 FOLDER = "imfdb-age"
 MARKERS = ("train.csv", ("Train/[0-9]*.jpg", MARKER_IMAGES))

@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from facezoo.datasets.core import FaceDataset, fraction_split, label_error, read_csv, select_split
-from facezoo.models.person_attributes import PERSON_ATTRIBUTE_HEADS
-from facezoo.registry import OutputSpec
+from facezoo.specs import OutputSpec
 
 FOLDER = "hvc"
 MARKERS = ("hvc_annotations.csv",)
@@ -29,8 +28,17 @@ MARKERS = ("hvc_annotations.csv",)
 CONTENTS = ("hvc_annotations.csv", "resized")
 IMAGES = "13,573"
 DOWNLOAD = "automatic (Google Drive)"
-#: Head -> labels: the model's own vocabularies.
-LABELS: dict[str, tuple[str, ...]] = PERSON_ATTRIBUTE_HEADS
+#: Head -> labels (the model's outputs too), sorted as ``pandas.get_dummies`` sorts them (the write-up's encoding).
+LABELS: dict[str, tuple[str, ...]] = {
+    "gender": ("female", "male"),
+    "image_quality": ("Average", "Bad", "Good"),
+    "age": ("15-25", "25-35", "35-45", "45-55", "55+"),
+    "weight": ("normal-healthy", "over-weight", "slightly-overweight", "underweight"),
+    "bag": ("Daily/Office/Work Bag", "Grocery/Home/Plastic Bag", "None"),
+    "footwear": ("CantSee", "Fancy", "Normal"),
+    "pose": ("Back", "Front-Frontish", "Side"),
+    "emotion": ("Angry/Serious", "Happy", "Neutral", "Sad"),
+}
 #: Head -> CSV column.
 COLUMNS = {
     "gender": "gender",

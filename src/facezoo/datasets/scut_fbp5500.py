@@ -35,7 +35,7 @@ from facezoo.datasets.core import (
     select_split,
     train_test_split_indices,
 )
-from facezoo.registry import OutputSpec
+from facezoo.specs import OutputSpec
 
 FOLDER = "SCUT-FBP5500_v2"
 MARKERS = ("train_test_files/All_labels.txt", ("Images/[AC][FM][0-9]*.jpg", MARKER_IMAGES))

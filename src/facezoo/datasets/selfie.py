@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from facezoo.datasets.core import MARKER_IMAGES, FaceDataset, label_error, parse_number, read_lines, select_split
-from facezoo.registry import OutputSpec
+from facezoo.specs import OutputSpec
 
 FOLDER = "Selfie-dataset"
 MARKERS = ("selfie_dataset.txt", ("images/*.jpg", MARKER_IMAGES))

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from facezoo.datasets.core import MARKER_IMAGES, FaceDataset, fraction_split, select_split
-from facezoo.registry import OutputSpec
+from facezoo.specs import OutputSpec
 
 FOLDER = "UTKFace"
 MARKERS = (("[0-9]*_[01]_[0-4]_[0-9]*.jpg.chip.jpg", MARKER_IMAGES),)  # [age]_[gender]_[race]_[datetime]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Sequence
 if TYPE_CHECKING:
     import keras
 
-    from facezoo.registry import OutputSpec
+    from facezoo.specs import OutputSpec
 
 
 def check_input_shape(input_shape: Sequence[int], *, min_size: int, model: str) -> tuple[int, int, int]:
@@ -93,7 +93,7 @@ def copy_backbone_weights(backbone: keras.Model, source: str | None, *, model: s
         return
     import keras
 
-    from facezoo.registry import create_model
+    from facezoo.factory import create_model
 
     try:
         donor = create_model(source, pretrained=True)

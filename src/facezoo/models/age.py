@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from facezoo._registry import register_model
 from facezoo.models._common import (
     backbone_weights_arg,
     check_choice,
@@ -18,7 +19,7 @@ from facezoo.models._common import (
     mobilenet_v2_with_heads,
     scaled_input,
 )
-from facezoo.registry import OutputSpec, WeightsInfo, register_model
+from facezoo.specs import OutputSpec, WeightsInfo
 
 if TYPE_CHECKING:
     import keras

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from facezoo._registry import register_model
 from facezoo.models._common import (
     backbone_weights_arg,
     check_input_shape,
@@ -14,7 +15,7 @@ from facezoo.models._common import (
     mobilenet_v2_file,
     scaled_input,
 )
-from facezoo.registry import OutputSpec, WeightsInfo, register_model
+from facezoo.specs import OutputSpec, WeightsInfo
 
 if TYPE_CHECKING:
     import keras

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from facezoo._registry import register_model
 from facezoo.datasets.faces import HEADS
 from facezoo.models._common import mobilenet_v2_with_heads
-from facezoo.registry import register_model
 
 if TYPE_CHECKING:
     import keras

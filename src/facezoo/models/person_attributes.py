@@ -7,25 +7,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
+from facezoo._registry import register_model
+from facezoo.datasets.person_attributes import LABELS as PERSON_ATTRIBUTE_HEADS
 from facezoo.models._common import check_choice, check_input_shape, scaled_input
-from facezoo.registry import OutputSpec, register_model
+from facezoo.specs import OutputSpec
 
 if TYPE_CHECKING:
     import keras
 
 REFERENCE = "002: Person attributes with DenseNet121 from scratch, 8 softmax heads"
-
-#: Head name -> labels, sorted as ``pandas.get_dummies`` sorts them (the write-up's encoding).
-PERSON_ATTRIBUTE_HEADS: dict[str, tuple[str, ...]] = {
-    "gender": ("female", "male"),
-    "image_quality": ("Average", "Bad", "Good"),
-    "age": ("15-25", "25-35", "35-45", "45-55", "55+"),
-    "weight": ("normal-healthy", "over-weight", "slightly-overweight", "underweight"),
-    "bag": ("Daily/Office/Work Bag", "Grocery/Home/Plastic Bag", "None"),
-    "footwear": ("CantSee", "Fancy", "Normal"),
-    "pose": ("Back", "Front-Frontish", "Side"),
-    "emotion": ("Angry/Serious", "Happy", "Neutral", "Sad"),
-}
 
 #: The write-up's per-channel statistics (RGB, pixel values 0-255) of its training images.
 REFERENCE_CHANNEL_MEAN = (46.566, 41.469, 41.247)

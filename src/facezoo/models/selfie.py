@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from facezoo._registry import register_model
 from facezoo.models._common import check_input_shape, check_positive_int, scaled_input
-from facezoo.registry import OutputSpec, register_model
+from facezoo.specs import OutputSpec
 
 if TYPE_CHECKING:
     import keras

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from facezoo._registry import register_model
 from facezoo.models._common import check_input_shape, check_positive_int, mobilenet_v2_with_heads, scaled_input
-from facezoo.registry import OutputSpec, WeightsInfo, register_model
+from facezoo.specs import OutputSpec, WeightsInfo
 
 if TYPE_CHECKING:
     import keras

@@ -1,6 +1,7 @@
-"""Training: one engine running each write-up's recipe (``fit_*``), and :func:`evaluate`.
+"""Training: :func:`fit` runs any recipe of :data:`RECIPES` (the ``fit_*`` helpers are named shortcuts to it), and
+:func:`evaluate`.
 
-``import facezoo.training`` does not import TensorFlow; the engine is loaded on the first ``fit_*`` call.
+``import facezoo.training`` does not import TensorFlow; the engine is loaded on the first ``fit`` call.
 """
 
 from __future__ import annotations
@@ -8,9 +9,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from facezoo.training.distribute import STRATEGIES, make_strategy
 from facezoo.training.evaluate import Evaluation, Table, evaluate
-from facezoo.training.fit import (
-    STRATEGIES,
+from facezoo.training.fitting import (
+    HELPERS,
+    fit,
     fit_age_cnn,
     fit_attractive_net,
     fit_celeba_gender,
@@ -36,9 +39,13 @@ from facezoo.training.recipes import (
     Recipe,
     ReduceLROnPlateau,
     Stage,
+    resolve_recipe,
 )
+from facezoo.training.run_folder import TrainingResult
 
 __all__ = [
+    "fit",
+    "HELPERS",
     "fit_selfie_resnet",
     "fit_age_cnn",
     "fit_person_attributes",
@@ -50,6 +57,7 @@ __all__ = [
     "make_strategy",
     "TrainingResult",
     "run_recipe",
+    "resolve_recipe",
     "evaluate",
     "Evaluation",
     "Table",
@@ -71,10 +79,7 @@ __all__ = [
     "FACE_BACKBONE",
 ]
 
-_ENGINE = {"TrainingResult", "run_recipe", "resolve_recipe", "make_strategy"}
-
-
 def __getattr__(name: str) -> Any:
-    if name in _ENGINE:
-        return getattr(importlib.import_module("facezoo.training.engine"), name)
+    if name == "run_recipe":  # the engine imports Keras
+        return importlib.import_module("facezoo.training.engine").run_recipe
     raise AttributeError(f"module 'facezoo.training' has no attribute {name!r}")

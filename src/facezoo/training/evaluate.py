@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from facezoo.registry import OutputSpec, measured_on
+from facezoo._registry import measured_on
+from facezoo.specs import OutputSpec
 
 if TYPE_CHECKING:
     import keras
@@ -213,7 +214,7 @@ def load_for_evaluation(
 
 
 def evaluate(
-    model: keras.Model,
+    model: keras.Model | str | os.PathLike,
     dataset: FaceDataset | str,
     *,
     split: str = "test",
@@ -233,7 +234,9 @@ def evaluate(
     without a head's label (NaN score, class -1) are left out of that head's metrics.
 
     Args:
-        model: A facezoo model (its outputs are matched to the dataset's targets by name, case-insensitively).
+        model: A facezoo model, or any source :func:`facezoo.create_model` takes (a registered name with its default
+            weights, ``NAME.TAG``, ``hf://org/repo[@rev]``, ``org/repo`` or a folder). Its outputs are matched to
+            the dataset's targets by name, case-insensitively.
         dataset: A ``facezoo.datasets.FaceDataset``, or a dataset name: then its split ``split`` is loaded from
             ``data_dir`` with the options the model's weights were measured with, updated by ``dataset_options``
             (:func:`evaluation_options`). Images are resized to the model's input size.
@@ -255,15 +258,17 @@ def evaluate(
             ``by`` names no annotation of the dataset, an image is unreadable with ``on_error="raise"``, or
             ``dataset_options`` come with a ``FaceDataset``.
     """
-    from facezoo.inference import _output_specs
+    from facezoo.factory import load_model
+    from facezoo.inference import output_specs
 
+    model = load_model(model)
     if isinstance(dataset, str):
         dataset = load_for_evaluation(model, dataset, split=split, data_dir=data_dir, dataset_options=dataset_options)
     elif dataset_options is not None:
         raise ValueError("dataset_options apply to a dataset name; load the FaceDataset with those options instead.")
     if len(dataset) == 0:
         raise ValueError(f"{getattr(dataset, 'name', 'the dataset')}: nothing to evaluate, the dataset is empty.")
-    specs = {spec.name: spec for spec in _output_specs(model)}
+    specs = {spec.name: spec for spec in output_specs(model)}
     mapping = _match_targets(list(specs), dict(dataset.targets), targets or {})
     _check_kinds(specs, mapping, dataset)
     by_names = [by] if isinstance(by, str) else list(by or ())
@@ -388,7 +393,7 @@ def _group_table(
     spec: OutputSpec, truth: np.ndarray, predicted: np.ndarray, group: tuple[np.ndarray, tuple[str, ...] | None], name: str
 ) -> Table:
     values, labels = group
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for value in sorted(set(values.tolist()), key=lambda v: (isinstance(v, str), v)):
         mask = values == value
         shown = labels[int(value)] if labels else value

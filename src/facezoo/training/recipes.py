@@ -7,11 +7,13 @@ imports TensorFlow.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from facezoo._registry import model_info
 from facezoo.datasets import augment
 from facezoo.datasets.augment import Augmentation
 
@@ -36,6 +38,7 @@ __all__ = [
     "SELFIE_ABLATION",
     "SELFIE_GRID",
     "UTKFACE_MOBILENET_V2",
+    "resolve_recipe",
 ]
 
 
@@ -293,7 +296,7 @@ AGE_VGG16 = Recipe(
 )
 
 _PERSON_HEADS = ("gender", "image_quality", "age", "weight", "bag", "footwear", "pose", "emotion")
-_PERSON_CALLBACKS = {
+_PERSON_CALLBACKS: dict[str, Any] = {
     "early_stopping": EarlyStopping(patience=8, min_delta=1e-3, restore_best_weights=True),
     "reduce_lr_on_plateau": ReduceLROnPlateau(factor=0.7, patience=3, min_lr=1e-6, min_delta=1e-3),
 }
@@ -505,3 +508,79 @@ RECIPES: Mapping[str, Recipe] = _frozen(
         )
     }
 )
+
+
+def resolve_recipe(
+    recipe: Recipe,
+    *,
+    model: str | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    image_size: int | tuple[int, int] | None = None,
+    seed: int | None = None,
+    **overrides: Any,
+) -> Recipe:
+    """Apply a ``fit_*`` call's arguments to a recipe.
+
+    ``overrides`` may hold builder arguments of the model (e.g. ``n_layers=6``), :class:`Stage` fields
+    (``augmentation=None``, ``freeze_backbone``, ...), :class:`Optimizer` fields (``learning_rate``, ``clipnorm``,
+    ``lr_decay``) applied to every stage, ``stages`` (names of the stages to run) and the recipe's ``splits`` or
+    ``dataset_options``. ``epochs`` and ``image_size`` replace every stage's.
+
+    Raises:
+        ValueError: an unknown override or a non-positive size.
+    """
+    changes: dict[str, Any] = {}
+    name = model or recipe.model
+    info = model_info(name)
+    config = {k: v for k, v in recipe.model_config.items() if k in info.default_config}
+    stage_fields = {f.name for f in dataclasses.fields(Stage)} - {"name", "epochs", "image_size"}
+    optimizer_fields = {f.name for f in dataclasses.fields(Optimizer)} - {"name"}
+    stage_changes, optimizer_changes = {}, {}
+    for key, value in overrides.items():
+        if key in info.default_config and key != "input_shape":
+            config[key] = value
+        elif key in stage_fields:
+            stage_changes[key] = value
+        elif key in optimizer_fields:
+            optimizer_changes[key] = value
+        elif key in ("splits", "dataset_options"):
+            changes[key] = tuple(value) if key == "splits" else value
+        elif key != "stages":
+            allowed = sorted({*info.default_config} - {"input_shape"} | stage_fields | optimizer_fields | {"stages", "splits", "dataset_options"})
+            raise ValueError(f"Unknown override {key!r} for recipe {recipe.name!r}; allowed: {', '.join(allowed)}.")
+    stages = recipe.stages
+    if "stages" in overrides:
+        wanted = [overrides["stages"]] if isinstance(overrides["stages"], str) else list(overrides["stages"])
+        unknown = [s for s in wanted if s not in {stage.name for stage in stages}]
+        if unknown or not wanted:
+            raise ValueError(f"Unknown stages {unknown or wanted}; recipe {recipe.name!r} has {[s.name for s in stages]}.")
+        stages = tuple(stage for stage in stages if stage.name in wanted)
+    size = None
+    if image_size is not None:
+        size = (image_size, image_size) if isinstance(image_size, int) else tuple(int(s) for s in image_size)
+        if len(size) != 2 or min(size) < 1:
+            raise ValueError(f"image_size must be an int or (height, width), got {image_size!r}.")
+        changes["image_size"] = size
+    if epochs is not None and (not isinstance(epochs, int) or epochs < 1):
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}.")
+
+    def stage_with(stage: Stage) -> Stage:
+        new = dict(stage_changes)
+        if optimizer_changes:
+            new["optimizer"] = dataclasses.replace(stage_changes.get("optimizer", stage.optimizer), **optimizer_changes)
+        if epochs is not None:
+            new["epochs"] = epochs
+        if size is not None:
+            new["image_size"] = size
+        return dataclasses.replace(stage, **new)
+
+    if batch_size is not None:
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+        changes["batch_size"] = batch_size
+    if seed is not None:
+        changes["seed"] = int(seed)
+    return dataclasses.replace(
+        recipe, model=name, model_config=config, stages=tuple(stage_with(s) for s in stages), **changes
+    )

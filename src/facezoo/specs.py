@@ -1,0 +1,158 @@
+"""Model specs: what a model outputs (:class:`OutputSpec`), its pretrained weights (:class:`WeightsInfo`) and
+everything known about it without building it (:class:`ModelInfo`).
+
+The bottom layer of facezoo: this module imports nothing else of facezoo at import time, and no TensorFlow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from facezoo.geometry import FaceGeometry
+
+__all__ = ["TASKS", "OUTPUT_KINDS", "OutputSpec", "WeightsInfo", "ModelInfo"]
+
+TASKS = ("regression", "classification", "multi-task classification")
+OUTPUT_KINDS = ("regression", "binary", "classification")
+
+
+def _frozen(mapping: Mapping | None) -> Mapping:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """One output (head) of a model.
+
+    Attributes:
+        name: Output name; the key in the prediction dict of multi-output models.
+        kind: ``"regression"`` (one value), ``"binary"`` (probability of ``labels[1]``, shape (N, 1)) or
+            ``"classification"`` (softmax over ``labels``).
+        labels: Class labels in output order (empty for regression).
+        units: Unit of a regression value, e.g. ``"years"`` or ``"score 1-5"``.
+    """
+
+    name: str
+    kind: str
+    labels: tuple[str, ...] = ()
+    units: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in OUTPUT_KINDS:
+            raise ValueError(f"output kind must be one of {OUTPUT_KINDS}, got {self.kind!r}")
+        object.__setattr__(self, "labels", tuple(self.labels))
+
+    @property
+    def width(self) -> int:
+        """Number of values this output has per image."""
+        return len(self.labels) if self.kind == "classification" else 1
+
+
+@dataclass(frozen=True)
+class WeightsInfo:
+    """Metadata of one set of pretrained weights (torchvision's ``Weights.meta``).
+
+    Attributes:
+        tag: Weight tag, e.g. ``"scut_fbp5500"``; the full name is ``"{model}.{tag}"``.
+        repo_id: Hugging Face Hub repository holding the weights.
+        revision: Git revision (commit sha, branch or tag) on the Hub.
+        filename: Weights file inside the repository.
+        sha256: Hex sha256 of the weights file, checked after every download and cache hit.
+        file_size: Size of the weights file in bytes.
+        config: Builder keyword arguments the weights were trained with.
+        metrics: Measured metrics, e.g. ``{"mae": 0.24}``.
+        split: The split the metrics were measured on.
+        dataset: Dataset name (``facezoo.datasets``).
+        dataset_options: Options of ``facezoo.datasets.load`` that give that split (e.g. ``{"protocol": "official"}``).
+        license: License of the weights.
+        recipe: Short description of, or link to, the training recipe.
+        num_params: Total parameter count of the model with these weights.
+        embedded: Package resource holding the same bytes, so loading needs no network; ``None`` when not shipped.
+        extra: Anything else (training args, hardware, wall time).
+        commit: The Hub commit the weights were uploaded (and measured) at; ``None`` while they are only staged
+            in the source tree's ``weights/`` folder, not uploaded yet.
+    """
+
+    tag: str
+    repo_id: str
+    revision: str
+    filename: str
+    sha256: str
+    file_size: int
+    config: Mapping[str, Any] = field(default_factory=dict)
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    split: str = ""
+    dataset: str = ""
+    dataset_options: Mapping[str, Any] = field(default_factory=dict)
+    license: str = ""
+    recipe: str = ""
+    num_params: int = 0
+    embedded: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    commit: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("config", "metrics", "dataset_options", "extra"):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
+
+    @property
+    def uploaded(self) -> bool:
+        """Whether the weights are on the Hub (at :attr:`commit`)."""
+        return self.commit is not None
+
+    @property
+    def available(self) -> bool:
+        """Whether ``pretrained=`` can load them: embedded in the package or uploaded to the Hub."""
+        return self.uploaded or self.embedded is not None
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Everything known about a registered model without building it.
+
+    Attributes:
+        name: Builder name; also ``model.name``.
+        family: Model family (one per reference system).
+        task: ``"regression"``, ``"classification"`` or ``"multi-task classification"``.
+        input_shape: Default input shape (height, width, channels); inputs are RGB floats in [0, 255].
+        outputs: The outputs at the default config.
+        dataset: Dataset the model is designed for (a ``facezoo.datasets`` name).
+        reference: The write-up the model reproduces.
+        default_config: The builder's keyword arguments and their defaults.
+        num_params: Parameter count at the default config.
+        weights: Weight tag -> :class:`WeightsInfo`.
+    """
+
+    name: str
+    family: str
+    task: str
+    input_shape: tuple[int, int, int]
+    outputs: tuple[OutputSpec, ...]
+    dataset: str
+    reference: str
+    default_config: Mapping[str, Any]
+    num_params: int
+    weights: Mapping[str, WeightsInfo] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
+        object.__setattr__(self, "default_config", _frozen(self.default_config))
+        object.__setattr__(self, "weights", _frozen(self.weights))
+
+    @property
+    def default_weights(self) -> WeightsInfo | None:
+        """The weights ``pretrained=True`` loads (the first registered tag), or ``None``."""
+        return next(iter(self.weights.values()), None)
+
+    @property
+    def face_geometry(self) -> FaceGeometry | None:
+        """Where the five face landmarks sit in the crops of :attr:`dataset`, as measured from its training images
+        (:func:`facezoo.faces.face_geometry`); ``None`` if its images are not face crops."""
+        from facezoo.geometry import face_geometry
+
+        return face_geometry(self.dataset)
