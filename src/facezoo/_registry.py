@@ -112,14 +112,10 @@ def _no_weights_message(name: str) -> str:
     """Why model ``name`` has no weights, how to train them, and which models have weights: one line."""
     info = _info(name)
     why = _DATASETS_NOT_HAD.get(info.dataset, "none have been trained yet")
-    from facezoo.training.recipes import RECIPES  # pure data, no Keras; only on this error path
-
-    own = [recipe.name for recipe in RECIPES.values() if recipe.model == name]
-    same_data = [recipe.name for recipe in RECIPES.values() if recipe.dataset == info.dataset]
-    train = f"fit({own[0]!r}, DATA_DIR)" if own else f"fit({(same_data or ['RECIPE'])[0]!r}, DATA_DIR, model={name!r})"
     return (
-        f"Model {name!r} has no pretrained weights: {why}. Train your own with facezoo.training.{train} on the "
-        f"{info.dataset} dataset (get it with `facezoo download {info.dataset}`; see facezoo.datasets.{info.dataset}), "
+        f"Model {name!r} has no pretrained weights: {why}. Train your own with facezoo.training.fit(RECIPE, "
+        f"DATA_DIR, model={name!r}) on the {info.dataset} dataset (RECIPE: a recipe of facezoo.training.RECIPES for "
+        f"it; get the data with `facezoo download {info.dataset}`, see facezoo.datasets.{info.dataset}), "
         f"or use a model that has weights: {', '.join(list_models(pretrained=True))} "
         "(facezoo.list_models(pretrained=True))."
     )
