@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 import facezoo
 from facezoo import datasets
-from facezoo.faces import box_crop, analyze, detect_faces
+from facezoo.faces import analyze, box_crop, detect_faces
 from facezoo.inference import read_image
 
 
@@ -29,7 +29,9 @@ def background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     """A face-free scene: a colour gradient, blurred noise at two scales, random shapes and lines."""
     y, x = np.mgrid[0:height, 0:width] / max(height, width)
     corners = rng.uniform(0, 255, (3, 3))
-    pixels = corners[0] + np.multiply.outer(x, corners[1] - corners[0]) + np.multiply.outer(y, corners[2] - corners[0]) / 2
+    pixels = (
+        corners[0] + np.multiply.outer(x, corners[1] - corners[0]) + np.multiply.outer(y, corners[2] - corners[0]) / 2
+    )
     for cells, amplitude in ((8, 40), (48, 15)):
         noise = rng.normal(0, amplitude, (cells, cells, 3)).astype(np.float32)
         channels = [Image.fromarray(noise[..., c]).resize((width, height), Image.BICUBIC) for c in range(3)]
@@ -83,8 +85,11 @@ def main() -> None:
         faces = analyze(scenes, [model], min_confidence=0.9)
         for number, (scene, (x, y, side)) in enumerate(zip(scenes, places)):
             inside = [
-                f for f in faces
-                if f["image"] == number and x <= f["box"][0] + f["box"][2] / 2 <= x + side and y <= f["box"][1] + f["box"][3] / 2 <= y + side
+                f
+                for f in faces
+                if f["image"] == number
+                and x <= f["box"][0] + f["box"][2] / 2 <= x + side
+                and y <= f["box"][1] + f["box"][3] / 2 <= y + side
             ]
             found.append(bool(inside))
             if inside:

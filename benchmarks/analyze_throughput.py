@@ -37,7 +37,9 @@ def write_photos(folder: Path, count: int, faces: list[str], rng: np.random.Gene
         scene = background(rng, height, width).copy()
         for _ in range(int(rng.integers(1, 4))):
             side = int(rng.integers(60, 160))
-            face = Image.fromarray(read_image(faces[int(rng.integers(len(faces)))])).resize((side, side), Image.BILINEAR)
+            face = Image.fromarray(read_image(faces[int(rng.integers(len(faces)))])).resize(
+                (side, side), Image.BILINEAR
+            )
             x, y = int(rng.integers(0, width - side)), int(rng.integers(0, height - side))
             scene[y : y + side, x : x + side] = np.asarray(face)
         paths.append(folder / f"photo{number:04d}.jpg")
@@ -83,17 +85,22 @@ def main() -> None:
             seconds = time.perf_counter() - started
             analyze_seconds = min(analyze_seconds, seconds)
             overhead = min(overhead, (seconds - sum(inside)) / sum(inside))
-    print(json.dumps({
-        "photos": args.photos,
-        "repeats": args.repeats,
-        "model": args.model,
-        "faces": analysed,
-        "detector_faces": detected,
-        "detector_faces_per_s": round(detected / detector_seconds, 1),
-        "analyze_faces_per_s": round(analysed / analyze_seconds, 1),
-        "analyze_over_detector": round(analyze_seconds / detector_seconds, 3),
-        "overhead_over_detector_within_analyze": round(overhead, 3),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "photos": args.photos,
+                "repeats": args.repeats,
+                "model": args.model,
+                "faces": analysed,
+                "detector_faces": detected,
+                "detector_faces_per_s": round(detected / detector_seconds, 1),
+                "analyze_faces_per_s": round(analysed / analyze_seconds, 1),
+                "analyze_over_detector": round(analyze_seconds / detector_seconds, 3),
+                "overhead_over_detector_within_analyze": round(overhead, 3),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

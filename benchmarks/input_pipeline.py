@@ -25,7 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_DATA = Path(os.environ.get("FACEZOO_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
+DEFAULT_DATA = Path(
+    os.environ.get("FACEZOO_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data")
+)
 
 
 def rate(n: int, seconds: float) -> float:
@@ -88,7 +90,9 @@ def main() -> None:
         return sum(int(images.shape[0]) for images in kds)
 
     def raw_tf() -> int:
-        decode = lambda p: tf.image.resize(tf.io.decode_jpeg(tf.io.read_file(p), channels=3), size)
+        def decode(path: tf.Tensor) -> tf.Tensor:
+            return tf.image.resize(tf.io.decode_jpeg(tf.io.read_file(path), channels=3), size)
+
         raw = tf.data.Dataset.from_tensor_slices(ds.paths).map(decode, num_parallel_calls=tf.data.AUTOTUNE)
         return sum(1 for _ in raw.prefetch(tf.data.AUTOTUNE))
 
@@ -112,9 +116,14 @@ def main() -> None:
         count, seconds = timed(fn, args.repeat)
         results[name] = rate(count, seconds)
         print(f"{name:38s} {results[name]:8.0f} img/s  ({count} images in {seconds:.1f} s)")
-    ours, raw = results["as_tf_dataset"], max(results["raw limit: tf.data decode+resize"], results["raw limit: PIL thread pool"])
+    ours, raw = (
+        results["as_tf_dataset"],
+        max(results["raw limit: tf.data decode+resize"], results["raw limit: PIL thread pool"]),
+    )
     print(f"as_tf_dataset / per-image loader: {ours / results['write-up 000 per-image loader']:.1f}x (target >= 10x)")
-    print(f"as_tf_dataset / keras utility:    {ours / results['keras image_dataset_from_directory']:.2f}x (target >= 1x)")
+    print(
+        f"as_tf_dataset / keras utility:    {ours / results['keras image_dataset_from_directory']:.2f}x (target >= 1x)"
+    )
     print(f"as_tf_dataset / raw limit:        {ours / raw:.2f}x (target >= 0.8x)")
 
 

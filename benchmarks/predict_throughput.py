@@ -50,7 +50,9 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=500)
     parser.add_argument("--per-image", type=int, default=50, help="images timed for the per-image pattern")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--source", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/SCUT-FBP5500_v2/Images")
+    parser.add_argument(
+        "--source", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/SCUT-FBP5500_v2/Images"
+    )
     args = parser.parse_args()
 
     model = facezoo.create_model(args.model, input_shape=(args.size, args.size, 3))

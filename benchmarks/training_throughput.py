@@ -65,8 +65,9 @@ def main() -> None:
     model = build_recipe_model(recipe, size)
     compile_stage(model, recipe, stage, jit_compile=False)
     kinds = output_kinds(model)
-    pipeline = data.pipeline(recipe.splits[0], size, args.batch_size, kinds, training=True,
-                             augmentation=stage.augmentation, seed=0).repeat()
+    pipeline = data.pipeline(
+        recipe.splits[0], size, args.batch_size, kinds, training=True, augmentation=stage.augmentation, seed=0
+    ).repeat()
     batches = iter(pipeline)
 
     def pipeline_step():
@@ -88,14 +89,20 @@ def main() -> None:
 
     def writeup_step():
         idx = rng.permutation(len(paths))[: args.batch_size]
-        images = np.concatenate([
-            np.expand_dims(tf.image.resize(tf.io.decode_jpeg(tf.io.read_file(paths[i]), channels=3), size).numpy(), 0)
-            for i in idx
-        ])
+        images = np.concatenate(
+            [
+                np.expand_dims(
+                    tf.image.resize(tf.io.decode_jpeg(tf.io.read_file(paths[i]), channels=3), size).numpy(), 0
+                )
+                for i in idx
+            ]
+        )
         model.train_on_batch(images, targets)
 
-    results = {name: _measure(fn, args.steps, args.batch_size)
-               for name, fn in (("memory", memory_step), ("pipeline", pipeline_step), ("writeup000", writeup_step))}
+    results = {
+        name: _measure(fn, args.steps, args.batch_size)
+        for name, fn in (("memory", memory_step), ("pipeline", pipeline_step), ("writeup000", writeup_step))
+    }
     print(f"recipe {recipe.name} ({recipe.model} at {size[0]}x{size[1]}), batch {args.batch_size}, {args.steps} steps")
     for name, value in results.items():
         print(f"  {name:11s} {value:8.1f} img/s")
@@ -116,9 +123,25 @@ def _compare_workers(args: argparse.Namespace) -> None:
         for index in range(n):
             env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "2"}
             if n > 1:
-                env["TF_CONFIG"] = json.dumps({"cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}})
-            command = [sys.executable, __file__, "--data", args.data, "--recipe", args.recipe, "--images", str(args.images),
-                       "--batch-size", str(args.batch_size), "--steps", str(args.steps), "--worker-index", str(index)]
+                env["TF_CONFIG"] = json.dumps(
+                    {"cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}}
+                )
+            command = [
+                sys.executable,
+                __file__,
+                "--data",
+                args.data,
+                "--recipe",
+                args.recipe,
+                "--images",
+                str(args.images),
+                "--batch-size",
+                str(args.batch_size),
+                "--steps",
+                str(args.steps),
+                "--worker-index",
+                str(index),
+            ]
             procs.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True))
         try:
             outputs = [proc.communicate(timeout=1800)[0] for proc in procs]
@@ -129,12 +152,16 @@ def _compare_workers(args: argparse.Namespace) -> None:
             sys.exit(f"a worker failed (exit codes {[proc.returncode for proc in procs]})")
         results[n] = json.loads(outputs[0].strip().splitlines()[-1])
     first = results[1]
-    print(f"recipe {first['recipe']} ({first['model']} at {first['size']}), batch {args.batch_size} per worker, "
-          f"{args.steps} steps, {os.cpu_count()} CPU cores")
+    print(
+        f"recipe {first['recipe']} ({first['model']} at {first['size']}), batch {args.batch_size} per worker, "
+        f"{args.steps} steps, {os.cpu_count()} CPU cores"
+    )
     for n, result in results.items():
-        print(f"  {n} worker{'s' if n > 1 else ' '}  global batch {result['global_batch']:4d}  "
-              f"pipeline {result['pipeline']:7.1f} img/s ({result['pipeline'] / first['pipeline']:.2f}x)  "
-              f"memory {result['memory']:7.1f} img/s ({result['memory'] / first['memory']:.2f}x)")
+        print(
+            f"  {n} worker{'s' if n > 1 else ' '}  global batch {result['global_batch']:4d}  "
+            f"pipeline {result['pipeline']:7.1f} img/s ({result['pipeline'] / first['pipeline']:.2f}x)  "
+            f"memory {result['memory']:7.1f} img/s ({result['memory'] / first['memory']:.2f}x)"
+        )
 
 
 def _worker(args: argparse.Namespace) -> None:
@@ -157,8 +184,15 @@ def _worker(args: argparse.Namespace) -> None:
         compile_stage(model, recipe, stage, jit_compile=False)
         model.optimizer.build(model.trainable_variables)
     fix_keras_distribution(model, strategy)
-    pipeline = data.pipeline(recipe.splits[0], size, global_batch, output_kinds(model), training=True,
-                             augmentation=stage.augmentation, seed=0).repeat()
+    pipeline = data.pipeline(
+        recipe.splits[0],
+        size,
+        global_batch,
+        output_kinds(model),
+        training=True,
+        augmentation=stage.augmentation,
+        seed=0,
+    ).repeat()
     memory = tf.data.Dataset.from_tensors(next(iter(pipeline))).repeat()
 
     def rate(dataset: tf.data.Dataset) -> float:
@@ -167,8 +201,18 @@ def _worker(args: argparse.Namespace) -> None:
         model.fit(dataset, steps_per_epoch=args.steps, epochs=1, verbose=0)
         return args.steps * global_batch / (time.perf_counter() - start)
 
-    print(json.dumps({"recipe": recipe.name, "model": recipe.model, "size": f"{size[0]}x{size[1]}",
-                      "global_batch": global_batch, "memory": rate(memory), "pipeline": rate(pipeline)}))
+    print(
+        json.dumps(
+            {
+                "recipe": recipe.name,
+                "model": recipe.model,
+                "size": f"{size[0]}x{size[1]}",
+                "global_batch": global_batch,
+                "memory": rate(memory),
+                "pipeline": rate(pipeline),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

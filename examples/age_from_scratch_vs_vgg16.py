@@ -63,17 +63,35 @@ def main() -> None:
         val = result.history["val_accuracy"]
         val_curves[name] = val
         on_validation = evaluate(hub.from_pretrained(result.pretrained_dir), validation)
-        rows.append((
-            name, max(val), balanced_accuracy(on_validation.confusion["age"]), write_up,
-            result.test_metrics["accuracy"], result.test_metrics["macro_f1"],
-        ))
-    curves(out / "val_accuracy.png", val_curves, ylabel="validation accuracy",
-           title="IMFDB age class (stratified split, imbalanced)")
+        rows.append(
+            (
+                name,
+                max(val),
+                balanced_accuracy(on_validation.confusion["age"]),
+                write_up,
+                result.test_metrics["accuracy"],
+                result.test_metrics["macro_f1"],
+            )
+        )
+    curves(
+        out / "val_accuracy.png",
+        val_curves,
+        ylabel="validation accuracy",
+        title="IMFDB age class (stratified split, imbalanced)",
+    )
 
-    columns = ("model", "best_val_accuracy", "val_balanced_accuracy", "write_up_val_accuracy_balanced_split",
-               "test_accuracy", "test_macro_f1")
-    title = ("Age class: facezoo on the stratified split of all images; the write-up on 800 validation images per "
-             "class (compare its column with val_balanced_accuracy)")
+    columns = (
+        "model",
+        "best_val_accuracy",
+        "val_balanced_accuracy",
+        "write_up_val_accuracy_balanced_split",
+        "test_accuracy",
+        "test_macro_f1",
+    )
+    title = (
+        "Age class: facezoo on the stratified split of all images; the write-up on 800 validation images per "
+        "class (compare its column with val_balanced_accuracy)"
+    )
     table = Table(columns, tuple(rows), title=title)
     save_table(table, out / "comparison")
     print(table.to_markdown())

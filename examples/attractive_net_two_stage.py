@@ -39,8 +39,14 @@ def main() -> None:
 
     extra = {"backbone_weights": "imagenet"} if args.imagenet else {}
     result = fit_attractive_net(
-        args.data_dir, out / "run", model=args.model, epochs=args.epochs, batch_size=args.batch_size,
-        image_size=args.image_size, limit=args.limit, **extra,
+        args.data_dir,
+        out / "run",
+        model=args.model,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        image_size=args.image_size,
+        limit=args.limit,
+        **extra,
     )
     test = datasets.load("scut_fbp5500", args.data_dir, split="test")
     evaluation = evaluate(hub.from_pretrained(result.pretrained_dir), test.take(args.limit) if args.limit else test)
@@ -53,14 +59,20 @@ def main() -> None:
 
     history, stages = result.history, list(dict.fromkeys(result.history["stage"]))
     stage_rows = tuple(
-        (stage, history["stage"].count(stage),
-         min(v for s, v in zip(history["stage"], history["val_loss"]) if s == stage))
+        (
+            stage,
+            history["stage"].count(stage),
+            min(v for s, v in zip(history["stage"], history["val_loss"]) if s == stage),
+        )
         for stage in stages
     )
     save_table(Table(("stage", "epochs", "best_val_loss"), stage_rows, title="Training stages"), out / "stages")
     curves(
-        out / "curves.png", {"loss": history["loss"], "val_loss": history["val_loss"]}, xlabel="epoch (both stages)",
-        ylabel="MSE", title="AttractiveNet: frozen, then fine-tuned",
+        out / "curves.png",
+        {"loss": history["loss"], "val_loss": history["val_loss"]},
+        xlabel="epoch (both stages)",
+        ylabel="MSE",
+        title="AttractiveNet: frozen, then fine-tuned",
         marks={"fine-tuning starts": history["stage"].count(stages[0]) + 0.5},
     )
     evaluation.plot_errors(out / "error_histogram.png")

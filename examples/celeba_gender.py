@@ -49,8 +49,14 @@ def main() -> None:
 
     extra = {"backbone_weights": "imagenet"} if args.imagenet else {}
     result = fit_celeba_gender(
-        args.data_dir, out / "run", model=args.model, epochs=args.epochs, batch_size=args.batch_size,
-        image_size=tuple(args.image_size) if args.image_size else None, limit=args.limit, **extra,
+        args.data_dir,
+        out / "run",
+        model=args.model,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        image_size=tuple(args.image_size) if args.image_size else None,
+        limit=args.limit,
+        **extra,
     )
     options = RECIPES["celeba_gender"].dataset_options
     test = datasets.load("celeba", args.data_dir, split="test", **options)
@@ -65,8 +71,12 @@ def main() -> None:
     save_table(evaluation.tables["male/per_class"], out / "per_class")
     labels = evaluation.specs["male"].labels
     confusion(out / "confusion.png", evaluation.confusion["male"], labels, title=f"CelebA Male: {args.model}")
-    curves(out / "curves.png", {key: result.history[key] for key in ("accuracy", "val_accuracy")},
-           ylabel="accuracy", title=f"CelebA Male: {args.model}")
+    curves(
+        out / "curves.png",
+        {key: result.history[key] for key in ("accuracy", "val_accuracy")},
+        ylabel="accuracy",
+        title=f"CelebA Male: {args.model}",
+    )
 
     for name, chosen in (("correct", truth == predicted), ("incorrect", truth != predicted)):
         indices = np.flatnonzero(chosen)

@@ -68,8 +68,14 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
 
     result = fit_person_attributes(
-        args.data_dir, out / "run", model=args.model, epochs=args.epochs, batch_size=args.batch_size,
-        image_size=args.image_size, limit=args.limit, stages=args.stages,
+        args.data_dir,
+        out / "run",
+        model=args.model,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        image_size=args.image_size,
+        limit=args.limit,
+        stages=args.stages,
     )
     metrics = result.test_metrics
     heads = sorted({key.split("/")[0] for key in metrics})
@@ -79,8 +85,11 @@ def main() -> None:
 
     history = result.history
     stage_rows = tuple(
-        (stage, history["stage"].count(stage),
-         min(v for s, v in zip(history["stage"], history["val_loss"]) if s == stage))
+        (
+            stage,
+            history["stage"].count(stage),
+            min(v for s, v in zip(history["stage"], history["val_loss"]) if s == stage),
+        )
         for stage in dict.fromkeys(history["stage"])
     )
     save_table(Table(("stage", "epochs", "best_val_loss"), stage_rows, title="Training stages"), out / "stages")
@@ -88,17 +97,19 @@ def main() -> None:
     model = hub.from_pretrained(result.pretrained_dir)
     test = datasets.load("person_attributes", args.data_dir, split="test")
     evaluation = evaluate(model, test.take(args.limit) if args.limit else test)
-    per_class = tuple(
-        (head, *row) for head in heads for row in evaluation.tables[f"{head}/per_class"].rows
-    )
+    per_class = tuple((head, *row) for head in heads for row in evaluation.tables[f"{head}/per_class"].rows)
     save_table(Table(("head", "class", "precision", "recall", "f1", "support"), per_class), out / "per_class")
 
     validation = datasets.load("person_attributes", args.data_dir, split="validation")
     table = validation_table(model, validation.take(args.limit) if args.limit else validation)
     save_table(table, out / "validation_heads")
     accuracy = {row[0]: row[3] for row in table.rows[:-1]}
-    bars(out / "head_accuracy.png", {"facezoo": accuracy, "write-up": {h: acc for h, (_, acc) in WRITE_UP.items()}},
-         ylabel="validation accuracy", title="Person attributes: validation accuracy per head")
+    bars(
+        out / "head_accuracy.png",
+        {"facezoo": accuracy, "write-up": {h: acc for h, (_, acc) in WRITE_UP.items()}},
+        ylabel="validation accuracy",
+        title="Person attributes: validation accuracy per head",
+    )
     print(table.to_markdown())
     print(f"Tables and head_accuracy.png written to {out}")
 

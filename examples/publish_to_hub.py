@@ -31,8 +31,14 @@ def main() -> None:
 
     try:
         commit = hub.push_to_hub(
-            args.folder, args.repo_id, revision=args.revision, tag=args.tag, commit_message=args.message,
-            private=args.private, token=args.token, endpoint=args.endpoint,
+            args.folder,
+            args.repo_id,
+            revision=args.revision,
+            tag=args.tag,
+            commit_message=args.message,
+            private=args.private,
+            token=args.token,
+            endpoint=args.endpoint,
         )
     except (hub.HubError, ValueError, FileNotFoundError) as error:
         parser.exit(1, f"publish_to_hub.py: error: {error}\n")

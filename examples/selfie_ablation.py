@@ -59,17 +59,29 @@ def main() -> None:
     table2 = fit_selfie_resnet(args.data_dir, out / "runs" / "table2", ablation="grid", **common)
     save_table(table1.table, out / "table1_residual_batch_norm")
     save_table(table2.table, out / "table2_layers_filters")
-    curves(out / "figure2_val_mae.png", val_mae(table1), ylabel="validation MAE",
-           title="Fig. 2: validation MAE of the CNN architectures")
-    curves(out / "figure3_val_mae.png", val_mae(table2), ylabel="validation MAE",
-           title="Fig. 3: validation MAE of the vanilla CNN (no BN) by layers and filters")
+    curves(
+        out / "figure2_val_mae.png",
+        val_mae(table1),
+        ylabel="validation MAE",
+        title="Fig. 2: validation MAE of the CNN architectures",
+    )
+    curves(
+        out / "figure3_val_mae.png",
+        val_mae(table2),
+        ylabel="validation MAE",
+        title="Fig. 3: validation MAE of the vanilla CNN (no BN) by layers and filters",
+    )
 
     train = datasets.load("selfie", args.data_dir, split="train")
     shown = sample(len(train), 4)
     image_grid(
-        out / "samples.png", [train.paths[i] for i in shown],
-        [f"Score: {train.targets['popularity'][i]:.2f}\nGender: {train.annotations['gender'][i]}\n"
-         f"Age: {train.annotations['age_category'][i]}" for i in shown],
+        out / "samples.png",
+        [train.paths[i] for i in shown],
+        [
+            f"Score: {train.targets['popularity'][i]:.2f}\nGender: {train.annotations['gender'][i]}\n"
+            f"Age: {train.annotations['age_category'][i]}"
+            for i in shown
+        ],
         title="Training selfies",
     )
 
@@ -84,9 +96,13 @@ def main() -> None:
     errors = evaluation.targets["popularity"] - evaluation.predictions["popularity"]
     shown = sample(len(test), 4)
     image_grid(
-        out / "test_errors.png", [test.paths[i] for i in shown],
-        [f"Score: {test.targets['popularity'][i]:.2f}\nGender: {test.annotations['gender'][i]}\n"
-         f"Age: {test.annotations['age_category'][i]}\nPrediction error: {errors[i]:.2f}" for i in shown],
+        out / "test_errors.png",
+        [test.paths[i] for i in shown],
+        [
+            f"Score: {test.targets['popularity'][i]:.2f}\nGender: {test.annotations['gender'][i]}\n"
+            f"Age: {test.annotations['age_category'][i]}\nPrediction error: {errors[i]:.2f}"
+            for i in shown
+        ],
         title="Test selfies (a random sample, not cherry-picked)",
     )
 

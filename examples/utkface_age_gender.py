@@ -34,8 +34,13 @@ def main() -> None:
 
     extra = {"width": args.width} if args.width else {}
     result = fit_utkface(
-        args.data_dir, out / "run", epochs=args.epochs, batch_size=args.batch_size, image_size=args.image_size,
-        limit=args.limit, **extra,
+        args.data_dir,
+        out / "run",
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        image_size=args.image_size,
+        limit=args.limit,
+        **extra,
     )
     test = datasets.load("utkface", args.data_dir, split="test")
     model = hub.from_pretrained(result.pretrained_dir)

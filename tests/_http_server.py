@@ -72,7 +72,9 @@ class FileServer:
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
-    def add(self, path: str, data: bytes, *, content_type: str = "application/octet-stream", cut_after: int | None = None) -> str:
+    def add(
+        self, path: str, data: bytes, *, content_type: str = "application/octet-stream", cut_after: int | None = None
+    ) -> str:
         """Serve ``data`` at ``path``; return its URL. ``cut_after``: drop the first full response after that many bytes."""
         self._bodies[path] = _Body(data, content_type, cut_after)
         return self.url(path)

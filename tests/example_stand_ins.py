@@ -93,8 +93,12 @@ def register() -> tuple[str, ...]:
         if name not in registry.list_models():
             info = registry.model_info(real)
             registry.register_model(
-                family=info.family, task=info.task, outputs=info.outputs, dataset=info.dataset,
-                reference="test stand-in", num_params=0,
+                family=info.family,
+                task=info.task,
+                outputs=info.outputs,
+                dataset=info.dataset,
+                reference="test stand-in",
+                num_params=0,
             )(globals()[name])
     return tuple(STAND_INS)
 

@@ -56,7 +56,10 @@ def test_analyze_prints_one_row_per_face_and_annotates(capsys, tmp_path, monkeyp
 
 def test_analyze_and_predict_skip_bad_files_on_request(capsys, caplog, folder):
     annotate = ["--annotate", folder / "out"]
-    for command in (["analyze", folder, "--models", "utkface_multitask", *annotate], ["predict", "utkface_multitask", folder]):
+    for command in (
+        ["analyze", folder, "--models", "utkface_multitask", *annotate],
+        ["predict", "utkface_multitask", folder],
+    ):
         code, out, err = run(capsys, *command)
         assert code == 1 and out == "" and err.count("\n") == 1 and "broken.jpg" in err
         caplog.clear()

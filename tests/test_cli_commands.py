@@ -88,8 +88,25 @@ def test_download_bad_input(capsys, tmp_path):
 
 def test_train_prints_json_results_on_stdout(capsys, data_root, tmp_path):
     code, out, err = run(
-        capsys, "train", "age_cnn", "--data-dir", data_root, "--output-dir", tmp_path, "--epochs", "1",
-        "--limit", "8", "--batch-size", "4", "--image-size", "94", "--seed", "3", "--strategy", "one",
+        capsys,
+        "train",
+        "age_cnn",
+        "--data-dir",
+        data_root,
+        "--output-dir",
+        tmp_path,
+        "--epochs",
+        "1",
+        "--limit",
+        "8",
+        "--batch-size",
+        "4",
+        "--image-size",
+        "94",
+        "--seed",
+        "3",
+        "--strategy",
+        "one",
     )
     assert code == 0, err
     result = json.loads(out)  # Keras progress went to stderr.
@@ -104,14 +121,27 @@ def test_train_bad_input(capsys, tmp_path):
     assert code == 1 and out == "" and err.count("\n") == 1 and "utkface is not in" in err
     code, _, err = run(capsys, "train", "age_cnn", "--data-dir", tmp_path, "--output-dir", tmp_path, "--epochs", "0")
     assert code == 1 and "epochs must be a positive integer" in err
-    code, _, err = run(capsys, "train", "age_cnn", "--data-dir", tmp_path, "--output-dir", tmp_path, "--strategy", "multi-worker")
+    code, _, err = run(
+        capsys, "train", "age_cnn", "--data-dir", tmp_path, "--output-dir", tmp_path, "--strategy", "multi-worker"
+    )
     assert code == 1 and err.count("\n") == 1 and 'strategy "multi-worker" needs TF_CONFIG' in err
 
 
 def test_evaluate_a_local_model(capsys, model_dir, data_root):
     code, out, err = run(
-        capsys, "evaluate", model_dir, "--dataset", "utkface", "--data-dir", data_root, "--split", "all",
-        "--by", "gender", "--limit", "6",
+        capsys,
+        "evaluate",
+        model_dir,
+        "--dataset",
+        "utkface",
+        "--data-dir",
+        data_root,
+        "--split",
+        "all",
+        "--by",
+        "gender",
+        "--limit",
+        "6",
     )
     assert code == 0, err
     assert "**utkface all: 6 images**" in out and "| age | mae |" in out
@@ -196,7 +226,9 @@ def test_evaluate_bad_input(capsys, model_dir, data_root):
 
 def test_push_to_the_fake_hub(capsys, model_dir, fake_hub):
     endpoint = os.environ["HF_ENDPOINT"]
-    code, out, err = run(capsys, "push", model_dir, "someone/tiny", "--tag", "v1", "--endpoint", endpoint, "--token", "t")
+    code, out, err = run(
+        capsys, "push", model_dir, "someone/tiny", "--tag", "v1", "--endpoint", endpoint, "--token", "t"
+    )
     assert code == 0, err
     result = json.loads(out)
     assert result["commit_url"].endswith(f"/someone/tiny/commit/{result['sha']}")
@@ -233,9 +265,25 @@ def test_bad_usage_exits_2(argv, capsys):
 
 def test_evaluate_as_a_subprocess(model_dir, data_root):
     done = subprocess.run(
-        [sys.executable, "-m", "facezoo.cli", "evaluate", str(model_dir), "--dataset", "utkface",
-         "--data-dir", str(data_root), "--split", "all", "--limit", "4"],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        [
+            sys.executable,
+            "-m",
+            "facezoo.cli",
+            "evaluate",
+            str(model_dir),
+            "--dataset",
+            "utkface",
+            "--data-dir",
+            str(data_root),
+            "--split",
+            "all",
+            "--limit",
+            "4",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("**utkface all: 4 images**")

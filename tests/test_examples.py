@@ -33,32 +33,79 @@ STAND_IN_BOOT = (
 #: Training example -> (tiny arguments, whether it needs the stand-ins, files it promises).
 TRAINING = {
     "selfie_ablation": (
-        ["--model", "stand_in_selfie", "--image-size", "32"], True,
-        ["table1_residual_batch_norm.csv", "table1_residual_batch_norm.md", "table2_layers_filters.csv",
-         "table2_layers_filters.md", "errors_by_gender.csv", "errors_by_gender.md", "errors_by_age_category.csv",
-         "errors_by_age_category.md", "error_histogram.png", "figure2_val_mae.png", "figure3_val_mae.png",
-         "samples.png", "test_errors.png"],
+        ["--model", "stand_in_selfie", "--image-size", "32"],
+        True,
+        [
+            "table1_residual_batch_norm.csv",
+            "table1_residual_batch_norm.md",
+            "table2_layers_filters.csv",
+            "table2_layers_filters.md",
+            "errors_by_gender.csv",
+            "errors_by_gender.md",
+            "errors_by_age_category.csv",
+            "errors_by_age_category.md",
+            "error_histogram.png",
+            "figure2_val_mae.png",
+            "figure3_val_mae.png",
+            "samples.png",
+            "test_errors.png",
+        ],
     ),
-    "age_from_scratch_vs_vgg16": (["--image-size", "94"], False, ["comparison.csv", "comparison.md", "val_accuracy.png"]),
+    "age_from_scratch_vs_vgg16": (
+        ["--image-size", "94"],
+        False,
+        ["comparison.csv", "comparison.md", "val_accuracy.png"],
+    ),
     "person_attributes_multitask": (
-        ["--model", "stand_in_person_attributes", "--image-size", "32", "--stages", "100px", "100px_frozen"], True,
-        ["heads.csv", "heads.md", "per_class.csv", "per_class.md", "stages.csv", "stages.md", "head_accuracy.png",
-         "validation_heads.csv", "validation_heads.md"],
+        ["--model", "stand_in_person_attributes", "--image-size", "32", "--stages", "100px", "100px_frozen"],
+        True,
+        [
+            "heads.csv",
+            "heads.md",
+            "per_class.csv",
+            "per_class.md",
+            "stages.csv",
+            "stages.md",
+            "head_accuracy.png",
+            "validation_heads.csv",
+            "validation_heads.md",
+        ],
     ),
     "celeba_gender": (
-        ["--image-size", "36", "30"], False,
-        ["metrics.csv", "metrics.md", "per_class.csv", "per_class.md", "confusion.png", "curves.png", "correct.png",
-         "incorrect.png"],
+        ["--image-size", "36", "30"],
+        False,
+        [
+            "metrics.csv",
+            "metrics.md",
+            "per_class.csv",
+            "per_class.md",
+            "confusion.png",
+            "curves.png",
+            "correct.png",
+            "incorrect.png",
+        ],
     ),
     "attractive_net_two_stage": (
-        ["--model", "stand_in_attractive_net", "--image-size", "32"], True,
+        ["--model", "stand_in_attractive_net", "--image-size", "32"],
+        True,
         ["metrics.csv", "metrics.md", "stages.csv", "stages.md", "curves.png", "error_histogram.png"],
     ),
     "utkface_age_gender": (
-        ["--image-size", "32", "--width", "4"], False,
-        ["metrics.csv", "metrics.md", "age_error_by_gender.csv", "age_error_by_gender.md", "age_error_by_race.csv",
-         "age_error_by_race.md", "gender_per_class.csv", "gender_per_class.md", "race_per_class.csv",
-         "race_per_class.md", "age_error_histogram.png"],
+        ["--image-size", "32", "--width", "4"],
+        False,
+        [
+            "metrics.csv",
+            "metrics.md",
+            "age_error_by_gender.csv",
+            "age_error_by_gender.md",
+            "age_error_by_race.csv",
+            "age_error_by_race.md",
+            "gender_per_class.csv",
+            "gender_per_class.md",
+            "race_per_class.csv",
+            "race_per_class.md",
+            "age_error_histogram.png",
+        ],
     ),
 }
 
@@ -67,7 +114,9 @@ def run_example(name: str, *args: str, stand_ins: bool = False, timeout: float =
     script = str(ROOT / "examples" / f"{name}.py")
     command = [sys.executable, "-c", STAND_IN_BOOT, script] if stand_ins else [sys.executable, script]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([*command, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+    return subprocess.run(
+        [*command, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT
+    )
 
 
 def assert_written(folder: Path, files: list[str]) -> None:
@@ -94,7 +143,8 @@ def data_root(tmp_path_factory) -> Path:
 def training_runs(request, data_root, tmp_path_factory):
     """Start every selected training example at once, two at a time; name -> (future of the run, output folder)."""
     selected = dict.fromkeys(
-        item.callspec.params["name"] for item in request.session.items
+        item.callspec.params["name"]
+        for item in request.session.items
         if item.module is request.module and getattr(item, "callspec", None) and "name" in item.callspec.params
     )
     runs = {}
@@ -133,12 +183,21 @@ def test_selfie_ablation_tables_hold_every_variant(training_runs):
 @pytest.mark.parametrize(
     "name, file, header",
     [
-        ("age_from_scratch_vs_vgg16", "comparison.csv",
-         "model,best_val_accuracy,val_balanced_accuracy,write_up_val_accuracy_balanced_split,test_accuracy,test_macro_f1"),
-        ("person_attributes_multitask", "validation_heads.csv",
-         "head,val_loss,write_up_val_loss,val_accuracy,write_up_val_accuracy"),
-        ("celeba_gender", "metrics.csv",
-         "model,test_accuracy,test_f1_male,images,write_up_test_accuracy,write_up_test_f1_male"),
+        (
+            "age_from_scratch_vs_vgg16",
+            "comparison.csv",
+            "model,best_val_accuracy,val_balanced_accuracy,write_up_val_accuracy_balanced_split,test_accuracy,test_macro_f1",
+        ),
+        (
+            "person_attributes_multitask",
+            "validation_heads.csv",
+            "head,val_loss,write_up_val_loss,val_accuracy,write_up_val_accuracy",
+        ),
+        (
+            "celeba_gender",
+            "metrics.csv",
+            "model,test_accuracy,test_f1_male,images,write_up_test_accuracy,write_up_test_f1_male",
+        ),
         ("attractive_net_two_stage", "metrics.csv", "metric,test,write_up"),
     ],
 )
@@ -184,8 +243,19 @@ def test_publish_to_hub(model_dir, fake_hub):
     from facezoo.hub import from_pretrained
 
     endpoint = os.environ["HF_ENDPOINT"]
-    done = run_example("publish_to_hub", model_dir, "someone/utkface-tiny", "--endpoint", endpoint, "--tag", "v1",
-                       "--revision", "dev", "--token", "hf_test")
+    done = run_example(
+        "publish_to_hub",
+        model_dir,
+        "someone/utkface-tiny",
+        "--endpoint",
+        endpoint,
+        "--tag",
+        "v1",
+        "--revision",
+        "dev",
+        "--token",
+        "hf_test",
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     url = done.stdout.strip()
     assert url.startswith(f"{endpoint}/someone/utkface-tiny/commit/"), url

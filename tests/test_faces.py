@@ -50,7 +50,9 @@ def scene_background(height: int, width: int, seed: int = 0) -> np.ndarray:
 @functools.cache
 def astronaut_face(side: int) -> np.ndarray:
     """Her head, cropped with a margin and resized to ``side`` x ``side``."""
-    return np.asarray(Image.open(ASTRONAUT).convert("RGB").crop((70, 10, 154, 106)).resize((side, side), Image.BILINEAR))
+    return np.asarray(
+        Image.open(ASTRONAUT).convert("RGB").crop((70, 10, 154, 106)).resize((side, side), Image.BILINEAR)
+    )
 
 
 @functools.cache
@@ -60,9 +62,17 @@ def small_multitask():
 
 def fixed_detector(pixels: np.ndarray) -> list[dict]:
     """A stand-in detector: one small and one large face at fixed places."""
+
     def face(x, y, size, confidence):
-        landmarks = dict(zip(LANDMARKS, [(x + size * u, y + size * v) for u, v in
-                                         [(0.3, 0.4), (0.7, 0.4), (0.5, 0.55), (0.35, 0.75), (0.65, 0.75)]]))
+        landmarks = dict(
+            zip(
+                LANDMARKS,
+                [
+                    (x + size * u, y + size * v)
+                    for u, v in [(0.3, 0.4), (0.7, 0.4), (0.5, 0.55), (0.35, 0.75), (0.65, 0.75)]
+                ],
+            )
+        )
         return {"box": [x, y, size, size], "confidence": confidence, "landmarks": landmarks}
 
     return [face(5, 5, 30, 0.95), face(40, 10, 50, 0.99), face(0, 60, 30, 0.5)]
@@ -283,7 +293,12 @@ def test_two_pasted_faces_are_found_where_they_were_pasted():
     assert len(faces) == 2
     for face, (x, y, side) in zip(faces, places):  # largest first
         x0, y0, x1, y1 = FACE_REGION  # her face in the pasted crop (70, 10, 154, 106), scaled to side x side
-        region = (x + (x0 - 70) * side / 84, y + (y0 - 10) * side / 96, x + (x1 - 70) * side / 84, y + (y1 - 10) * side / 96)
+        region = (
+            x + (x0 - 70) * side / 84,
+            y + (y0 - 10) * side / 96,
+            x + (x1 - 70) * side / 84,
+            y + (y1 - 10) * side / 96,
+        )
         assert iou(face["box"], region) > 0.6
 
 

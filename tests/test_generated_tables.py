@@ -43,13 +43,27 @@ def two_tag_model():
         raise AssertionError("never built")
 
     def weights(tag: str, **kw) -> WeightsInfo:
-        return WeightsInfo(tag=tag, repo_id=f"facezoo/tiny-{tag}", revision="main", filename="w.h5", sha256="0" * 64,
-                           file_size=1_500_000, metrics={"head/mae": 1.23456}, split="test", dataset="utkface",
-                           num_params=10, **kw)
+        return WeightsInfo(
+            tag=tag,
+            repo_id=f"facezoo/tiny-{tag}",
+            revision="main",
+            filename="w.h5",
+            sha256="0" * 64,
+            file_size=1_500_000,
+            metrics={"head/mae": 1.23456},
+            split="test",
+            dataset="utkface",
+            num_params=10,
+            **kw,
+        )
 
     registry.register_model(
-        family="tiny_family", task="regression", outputs=(OutputSpec("head", "regression"),), dataset="utkface",
-        reference="test", num_params=10,
+        family="tiny_family",
+        task="regression",
+        outputs=(OutputSpec("head", "regression"),),
+        dataset="utkface",
+        reference="test",
+        num_params=10,
         weights=(weights("one", embedded="facezoo/weights/x.h5"), weights("two", commit="abc")),
     )(tiny_zoo_model)
     yield "tiny_zoo_model"

@@ -104,7 +104,11 @@ def test_save_pretrained_writes_keras_layout_facezoo_json_and_card(saved, model,
     assert meta["format_version"] == hub.FORMAT_VERSION
     assert meta["facezoo_version"] == facezoo.__version__
     assert meta["config"] == {
-        "n_layers": 3, "n_filters": 4, "batch_norm": True, "input_shape": [32, 32, 3], "leaky_relu_alpha": 0.3
+        "n_layers": 3,
+        "n_filters": 4,
+        "batch_norm": True,
+        "input_shape": [32, 32, 3],
+        "leaky_relu_alpha": 0.3,
     }
     assert meta["input"]["shape"] == [32, 32, 3]
     popularity = {"name": "popularity", "kind": "regression", "labels": [], "units": "popularity score"}
@@ -145,7 +149,9 @@ def test_a_model_trained_from_a_backbone_loads_without_that_backbone(tmp_path):
     old.mkdir()
     net.save_weights(old / "model.weights.h5")
     config = {**net._facezoo_config, "backbone_weights": str(donor)}
-    (old / "config.json").write_text(json.dumps({"format_version": 1, "architecture": "attractive_net", "config": config}))
+    (old / "config.json").write_text(
+        json.dumps({"format_version": 1, "architecture": "attractive_net", "config": config})
+    )
     with pytest.warns(DeprecationWarning):
         np.testing.assert_allclose(hub.from_pretrained(old).predict(images, verbose=0), expected, rtol=1e-6)
 
@@ -274,7 +280,9 @@ def test_pretrained_true_downloads_verifies_and_repairs_a_corrupt_cache(
     commit = hub.push_to_hub(saved, REPO, token=TOKEN)
     weights_file = saved / "model.weights.h5"
     size = weights_file.stat().st_size
-    register_weights(monkeypatch, repo_id=REPO, revision="main", commit=commit.oid, sha256=sha256(weights_file), file_size=size)
+    register_weights(
+        monkeypatch, repo_id=REPO, revision="main", commit=commit.oid, sha256=sha256(weights_file), file_size=size
+    )
     assert "selfie_cnn" in facezoo.list_models(pretrained=True)
     assert "selfie_resnet" not in facezoo.list_models(pretrained=True)
 
@@ -297,7 +305,9 @@ def test_pretrained_true_downloads_verifies_and_repairs_a_corrupt_cache(
 
 
 @pytest.mark.parametrize("registered", [True, False], ids=["registered", "unregistered"])
-def test_a_flipped_byte_is_caught_whatever_the_revision(fake_hub, saved, images, expected, hf_cache, monkeypatch, registered):
+def test_a_flipped_byte_is_caught_whatever_the_revision(
+    fake_hub, saved, images, expected, hf_cache, monkeypatch, registered
+):
     commit = hub.push_to_hub(saved, REPO, tag="v1", token=TOKEN)
     if registered:
         weights_file = saved / "model.weights.h5"
@@ -406,7 +416,9 @@ def test_truncated_or_non_hdf5_weights_are_reported(saved, tmp_path):
     with pytest.raises(hub.InvalidWeightsError, match="damaged or truncated HDF5"):
         hub.from_pretrained(edited_copy(saved, tmp_path / "a", {"model.weights.h5": data[: len(data) // 2]}))
     with pytest.raises(hub.InvalidWeightsError, match="not an HDF5 file"):
-        hub.from_pretrained(edited_copy(saved, tmp_path / "b", {"model.weights.h5": b"<html>Service unavailable</html>"}))
+        hub.from_pretrained(
+            edited_copy(saved, tmp_path / "b", {"model.weights.h5": b"<html>Service unavailable</html>"})
+        )
 
 
 @pytest.mark.parametrize(

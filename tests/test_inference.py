@@ -80,7 +80,9 @@ def test_predict_decodes_every_head():
 def test_decode_binary_and_regression():
     spec = OutputSpec("male", "binary", ("female", "male"))
     assert decode_output(spec, np.array([0.8])) == {
-        "label": "male", "probability": pytest.approx(0.8), "probabilities": {"female": pytest.approx(0.2), "male": pytest.approx(0.8)}
+        "label": "male",
+        "probability": pytest.approx(0.8),
+        "probabilities": {"female": pytest.approx(0.2), "male": pytest.approx(0.8)},
     }
     assert decode_output(OutputSpec("beauty", "regression"), np.array([3.25])) == {"score": 3.25}
 

@@ -144,8 +144,9 @@ def test_age_cnn_regularized_normalises_channels():
 
 
 def test_person_attributes_stores_channel_statistics_without_weights():
-    model = facezoo.models.person_attributes_densenet121(channel_mean=(10, 20, 30), channel_std=(2, 4, 5),
-                                                         input_shape=(64, 64, 3))
+    model = facezoo.models.person_attributes_densenet121(
+        channel_mean=(10, 20, 30), channel_std=(2, 4, 5), input_shape=(64, 64, 3)
+    )
     scaling = model.get_layer("input_scaling")
     assert scaling.weights == []
     out = scaling(np.full((1, 1, 1, 3), 40.0, "float32"))
@@ -185,7 +186,10 @@ def test_selfie_resnet_trains_a_step_on_cpu():
         (lambda: facezoo.models.age_cnn(num_classes=1), "num_classes must be an integer >= 2"),
         (lambda: facezoo.models.celeba_inception_v3(input_shape=(64, 64, 3)), "at least 75"),
         (lambda: facezoo.models.attractive_net(input_shape=(224, 224)), "(height, width, 3)"),
-        (lambda: facezoo.models.attractive_net(backbone_weights="places"), "backbone_weights must be None, 'imagenet' or"),
+        (
+            lambda: facezoo.models.attractive_net(backbone_weights="places"),
+            "backbone_weights must be None, 'imagenet' or",
+        ),
         (lambda: facezoo.models.person_attributes_densenet121(pooling="max"), "pooling must be one of"),
         (lambda: facezoo.models.utkface_multitask(dropout=1.5), "dropout must be in [0, 1)"),
         (lambda: facezoo.create_model("age_cnn", layers=3), "unknown config layers; allowed: variant"),
@@ -238,7 +242,11 @@ def test_attractive_net_from_scratch_uses_fast_batch_norm_statistics():
     from keras import layers
 
     model = facezoo.models.attractive_net(input_shape=(64, 64, 3))
-    momenta = {layer.momentum for layer in model.get_layer("mobilenetv2_1.00_64").layers if isinstance(layer, layers.BatchNormalization)}
+    momenta = {
+        layer.momentum
+        for layer in model.get_layer("mobilenetv2_1.00_64").layers
+        if isinstance(layer, layers.BatchNormalization)
+    }
     assert momenta == {0.99}
 
 

@@ -66,7 +66,10 @@ def test_registry_entry_matches_the_published_folder(name, tag, fake_hub):
     hub.check_folder(folder)  # checksums, config, weights fit, no local paths
     config = json.loads((folder / "facezoo.json").read_text())
     assert config["architecture"] == name
-    assert (config["dataset"], config["dataset_options"]) == (weights.dataset, json.loads(json.dumps(dict(weights.dataset_options))))
+    assert (config["dataset"], config["dataset_options"]) == (
+        weights.dataset,
+        json.loads(json.dumps(dict(weights.dataset_options))),
+    )
     assert config["metrics"] == dict(weights.metrics) and weights.split.startswith(config["split"])
     assert {k: tuple(v) if isinstance(v, list) else v for k, v in config["config"].items()} == {
         k: tuple(v) if isinstance(v, list) else v for k, v in weights.config.items()
@@ -163,7 +166,8 @@ def test_evaluation_options_apply_to_the_measured_dataset_only():
     model = registry.record_measurement(_Plain(), "scut_fbp5500", {"protocol": "official"})
     assert evaluation_options(model, "scut_fbp5500") == {"protocol": "official"}
     assert evaluation_options(model, "scut_fbp5500", {"validation_fraction": 0.1}) == {
-        "protocol": "official", "validation_fraction": 0.1
+        "protocol": "official",
+        "validation_fraction": 0.1,
     }
     assert evaluation_options(model, "scut_fbp5500", {"protocol": "reference"}) == {"protocol": "reference"}
     assert evaluation_options(model, "utkface") == {}
@@ -257,7 +261,18 @@ def test_plain_keras_loads_every_published_folder_from_the_hub_without_facezoo(f
 
 
 #: Metric ids of https://huggingface.co/metrics that facezoo cards may use.
-HUB_METRIC_IDS = {"mae", "mse", "pearsonr", "spearmanr", "accuracy", "f1", "precision", "recall", "roc_auc", "r_squared"}
+HUB_METRIC_IDS = {
+    "mae",
+    "mse",
+    "pearsonr",
+    "spearmanr",
+    "accuracy",
+    "f1",
+    "precision",
+    "recall",
+    "roc_auc",
+    "r_squared",
+}
 #: Hub task ids a model-index ``task.type`` may take for facezoo's heads.
 HUB_TASK_IDS = {"image-classification", "other"}
 
@@ -278,7 +293,11 @@ def test_cards_follow_the_hub_metadata_conventions(name, tag):
     for dataset in data.get("datasets", []):
         assert re.fullmatch(r"[\w.-]+/[\w.-]+", dataset), dataset  # Hub dataset ids
     if "base_model" in data:
-        assert any(w.repo_id == data["base_model"] for n in facezoo.list_models() for w in facezoo.model_info(n).weights.values())
+        assert any(
+            w.repo_id == data["base_model"]
+            for n in facezoo.list_models()
+            for w in facezoo.model_info(n).weights.values()
+        )
     results = card.data.eval_results
     assert len(results) == len([m for m in weights.metrics if m.rpartition("/")[2] in hub.HUB_METRICS])
     for result in results:
@@ -305,7 +324,9 @@ def test_each_weight_is_stored_once_the_embedded_copy_links_to_it(name, tag):
 def test_the_wheel_holds_the_real_bytes_of_embedded_weights(tmp_path):
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(REPO)],
-        check=True, capture_output=True, timeout=600,
+        check=True,
+        capture_output=True,
+        timeout=600,
     )
     (wheel,) = tmp_path.glob("facezoo-*.whl")
     with zipfile.ZipFile(wheel) as archive:

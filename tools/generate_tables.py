@@ -84,8 +84,16 @@ def weights_table(family: str | None = None) -> str:
         for tag, w in info.weights.items():
             size, params = f"{w.file_size / 1e6:.1f} MB", f"{w.num_params:,}"
             rows.append(
-                (f"`{name}.{tag}`", format_config(w.config), w.dataset, w.split, format_metrics(w.metrics), size,
-                 params, where(w))
+                (
+                    f"`{name}.{tag}`",
+                    format_config(w.config),
+                    w.dataset,
+                    w.split,
+                    format_metrics(w.metrics),
+                    size,
+                    params,
+                    where(w),
+                )
             )
     if not rows:
         return f"No published weights{f' for the {family} family' if family else ''} yet.\n"
@@ -171,9 +179,16 @@ def recipe_rows(recipe: Recipe, with_name: bool) -> list[tuple[object, ...]]:
     for stage in recipe.stages:
         height, width = recipe.stage_image_size(stage)
         row = (
-            f"`{stage.name}`", stage.epochs, f"{height}×{width}", recipe.batch_size,
-            format_optimizer(stage.optimizer), format_losses(stage.losses, stage.loss_weights),
-            format_augmentation(stage.augmentation), _backbone(stage), stage.monitor, format_callbacks(stage),
+            f"`{stage.name}`",
+            stage.epochs,
+            f"{height}×{width}",
+            recipe.batch_size,
+            format_optimizer(stage.optimizer),
+            format_losses(stage.losses, stage.loss_weights),
+            format_augmentation(stage.augmentation),
+            _backbone(stage),
+            stage.monitor,
+            format_callbacks(stage),
         )
         options = ", ".join(f"{key}={value!r}" for key, value in recipe.dataset_options.items())
         dataset = f"{recipe.dataset} ({options})" if options else recipe.dataset
@@ -186,7 +201,16 @@ def recipe_table(recipe: str | None = None, family: str | None = None) -> str:
     if recipe is not None and recipe not in RECIPES:
         raise ValueError(f"unknown recipe {recipe!r} in a recipe-table marker; choose from {', '.join(RECIPES)}")
     header = (
-        "stage", "epochs", "size", "batch", "optimizer", "loss", "augmentation", "backbone", "monitor", "callbacks"
+        "stage",
+        "epochs",
+        "size",
+        "batch",
+        "optimizer",
+        "loss",
+        "augmentation",
+        "backbone",
+        "monitor",
+        "callbacks",
     )
     if recipe is not None:
         return markdown(header, recipe_rows(RECIPES[recipe], with_name=False))

@@ -69,7 +69,12 @@ def summarise(points: list[np.ndarray], aspects: list[float], sampled: int, name
 def dumps(document: dict) -> str:
     """JSON with one line per list of numbers or names."""
     text = json.dumps(document, indent=1)
-    return re.sub(r"\[\s+([^\[\]{}]+?)\s+\]", lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]", text) + "\n"
+    return (
+        re.sub(
+            r"\[\s+([^\[\]{}]+?)\s+\]", lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]", text
+        )
+        + "\n"
+    )
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -90,8 +95,13 @@ def markdown(document: dict) -> str:
             for (x, y), (sx, sy) in ((entry["landmarks"][n], entry["spread"][n]) for n in LANDMARKS)
         ]
         label = f"`{name}` (union of {', '.join(entry['datasets'])})" if len(entry["datasets"]) > 1 else f"`{name}`"
-        lines.append(f"| {label} | {entry['count']} / {entry['sampled']} | {entry['aspect']:.3f} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + f"\n\nMeasured with {document['detector']} on the {document['split']} split: `{document['command']}`\n"
+        lines.append(
+            f"| {label} | {entry['count']} / {entry['sampled']} | {entry['aspect']:.3f} | " + " | ".join(cells) + " |"
+        )
+    return (
+        "\n".join(lines)
+        + f"\n\nMeasured with {document['detector']} on the {document['split']} split: `{document['command']}`\n"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -100,8 +110,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--count", type=int, default=300, help="training images sampled per dataset")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--datasets", default=",".join(FACE_DATASETS))
-    parser.add_argument("--union", action="append", default=["faces=" + ",".join(FACE_DATASETS)], metavar="NAME=A,B",
-                        help="also write a geometry pooling these datasets (repeatable)")
+    parser.add_argument(
+        "--union",
+        action="append",
+        default=["faces=" + ",".join(FACE_DATASETS)],
+        metavar="NAME=A,B",
+        help="also write a geometry pooling these datasets (repeatable)",
+    )
     parser.add_argument("--output", type=Path, default=OUTPUT)
     parser.add_argument("--table", type=Path, default=TABLE, help="the docs' markdown table of the result")
     parser.add_argument("--table-only", action="store_true", help="only rewrite the table from --output")
@@ -128,10 +143,14 @@ def main(argv: list[str] | None = None) -> None:
         name, _, members = union.partition("=")
         parts = [measured[m] for m in members.split(",")]
         geometries[name] = summarise(
-            [p for part in parts for p in part[0]], [a for part in parts for a in part[1]], sum(p[2] for p in parts),
+            [p for part in parts for p in part[0]],
+            [a for part in parts for a in part[1]],
+            sum(p[2] for p in parts),
             members.split(","),
         )
-    command = "python tools/measure_face_geometry.py " + " ".join(map(shlex.quote, argv if argv is not None else sys.argv[1:]))
+    command = "python tools/measure_face_geometry.py " + " ".join(
+        map(shlex.quote, argv if argv is not None else sys.argv[1:])
+    )
     document = {
         "command": command,
         "detector": f"mtcnn {version('mtcnn')}",

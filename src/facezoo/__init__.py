@@ -35,7 +35,17 @@ __all__ = [
 ]
 
 _SUBMODULES = {
-    "datasets", "factory", "faces", "geometry", "hub", "inference", "models", "pretrained", "registry", "specs", "training"
+    "datasets",
+    "factory",
+    "faces",
+    "geometry",
+    "hub",
+    "inference",
+    "models",
+    "pretrained",
+    "registry",
+    "specs",
+    "training",
 }
 _FUNCTIONS = {
     "predict": "facezoo.inference",

@@ -166,7 +166,9 @@ def build_model(
     if not pretrained:
         return _record_config(_BUILDERS[name](**config), name, {**info.default_config, **config})
     weights = resolve_weights(name, pretrained)
-    conflicts = {k: v for k, v in config.items() if k in weights.config and _normalise(weights.config[k]) != _normalise(v)}
+    conflicts = {
+        k: v for k, v in config.items() if k in weights.config and _normalise(weights.config[k]) != _normalise(v)
+    }
     if conflicts:
         detail = ", ".join(f"{k}={v!r} (weights: {weights.config[k]!r})" for k, v in conflicts.items())
         raise ValueError(
@@ -243,9 +245,7 @@ class ModelSource:
     folder: Path | None = None
 
 
-def parse_source(
-    source: str | os.PathLike, *, revision: str | None = None, registered: bool = True
-) -> ModelSource:
+def parse_source(source: str | os.PathLike, *, revision: str | None = None, registered: bool = True) -> ModelSource:
     """Read any way of naming a model: a registered name (``"age_cnn"``), a weight name ``"NAME.TAG"``,
     ``"hf://org/repo[@revision]"``, ``"org/repo"`` or a local ``save_pretrained`` folder. Registered names win
     over folders of the same name; ``registered=False`` reads only Hub repositories and folders.
@@ -267,7 +267,11 @@ def parse_source(
         if not re.fullmatch(r"[\w.\-]+/[\w.\-]+", repo_id):
             raise ValueError(
                 f"{text!r} is not a local folder, 'hf://org/name[@revision]' or 'org/name'."
-                + (" (It looks like a path, but no such folder exists.)" if os.sep in text or text.startswith(".") else "")
+                + (
+                    " (It looks like a path, but no such folder exists.)"
+                    if os.sep in text or text.startswith(".")
+                    else ""
+                )
             )
         return ModelSource("hub", repo_id=repo_id, revision=at_revision or revision)
     if dot and name in _INFOS:

@@ -40,9 +40,7 @@ def cmd_list(args: argparse.Namespace) -> None:
     rows = []
     for name in list_models(args.pattern, pretrained=args.pretrained):
         info = model_info(name)
-        rows.append(
-            (name, info.family, info.task, _size(info), f"{info.num_params:,}", ", ".join(info.weights) or "-")
-        )
+        rows.append((name, info.family, info.task, _size(info), f"{info.num_params:,}", ", ".join(info.weights) or "-"))
     print(format_table(rows, ("model", "family", "task", "input", "params", "weights")))
 
 
@@ -73,7 +71,9 @@ def cmd_info(args: argparse.Namespace) -> None:
     lines.append("weights:" if info.weights else "weights:    none yet")
     for tag, weights in info.weights.items():
         metrics = ", ".join(f"{k} {v:.4g}" for k, v in weights.metrics.items())
-        lines.append(f"  {info.name}.{tag}: {weights.repo_id}@{weights.revision[:12]} ({weights.dataset}, {weights.split}: {metrics})")
+        lines.append(
+            f"  {info.name}.{tag}: {weights.repo_id}@{weights.revision[:12]} ({weights.dataset}, {weights.split}: {metrics})"
+        )
     print("\n".join(lines))
 
 
@@ -106,9 +106,15 @@ def cmd_analyze(args: argparse.Namespace) -> None:
         raise ValueError(f"No images found in {', '.join(args.images)}.")
     sources = args.models.split(",") if args.models else None
     # analyze loads each source itself (once a face needs it); a forced download happens before any detection.
-    models = [load_model(source, force_download=True) for source in sources] if sources and args.force_download else sources
+    models = (
+        [load_model(source, force_download=True) for source in sources] if sources and args.force_download else sources
+    )
     faces = analyze(
-        paths, models, batch_size=args.batch_size, min_confidence=args.min_confidence, on_error=args.on_error,
+        paths,
+        models,
+        batch_size=args.batch_size,
+        min_confidence=args.min_confidence,
+        on_error=args.on_error,
         flip=args.flip,
     )
     if args.annotate:
@@ -122,7 +128,9 @@ def cmd_analyze(args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(faces, indent=2))
         return
-    heads = list(dict.fromkeys((model, head) for face in faces for model, out in face["predictions"].items() for head in out))
+    heads = list(
+        dict.fromkeys((model, head) for face in faces for model, out in face["predictions"].items() for head in out)
+    )
     counts: dict[str, int] = {}
     for _, head in heads:
         counts[head] = counts.get(head, 0) + 1
@@ -160,7 +168,10 @@ def cmd_train(args: argparse.Namespace) -> None:
     options = {
         key: value
         for key, value in (
-            ("epochs", args.epochs), ("batch_size", args.batch_size), ("image_size", args.image_size), ("limit", args.limit),
+            ("epochs", args.epochs),
+            ("batch_size", args.batch_size),
+            ("image_size", args.image_size),
+            ("limit", args.limit),
             ("seed", args.seed),
         )
         if value is not None
@@ -169,7 +180,12 @@ def cmd_train(args: argparse.Namespace) -> None:
         options["verbose"] = 2
     with contextlib.redirect_stdout(sys.stderr):  # Keras progress bars are progress: keep stdout for the result.
         result = training.fit(
-            args.recipe, args.data_dir, args.output_dir, resume=args.resume, on_error=args.on_error, strategy=args.strategy,
+            args.recipe,
+            args.data_dir,
+            args.output_dir,
+            resume=args.resume,
+            on_error=args.on_error,
+            strategy=args.strategy,
             **options,
         )
     print(json.dumps({"test_metrics": result.test_metrics, "pretrained_dir": str(result.pretrained_dir)}, indent=2))
@@ -246,7 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true", help="average each prediction over the image and its mirror image (2x compute)"
     )
     on_error: dict[str, Any] = dict(
-        choices=("raise", "skip"), default="raise",
+        choices=("raise", "skip"),
+        default="raise",
         help="an image that is missing, not an image or truncated: stop with its name (raise) or skip it, logged once",
     )
 
@@ -258,7 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model")
 
     p = command(
-        "predict", cmd_predict,
+        "predict",
+        cmd_predict,
         "predict on whole images that already are aligned face crops (for photos use `facezoo analyze`)",
         tensorflow=True,
     )
@@ -270,13 +288,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--on-error", **on_error)
     p.add_argument("--flip", **flip)
 
-    p = command("analyze", cmd_analyze, "find every face in photos, align it for each model and predict", tensorflow=True)
+    p = command(
+        "analyze", cmd_analyze, "find every face in photos, align it for each model and predict", tensorflow=True
+    )
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
     p.add_argument(
-        "--models", help="comma-separated models (NAME, NAME.TAG, org/repo or a folder); default: every model with embedded weights"
+        "--models",
+        help="comma-separated models (NAME, NAME.TAG, org/repo or a folder); default: every model with embedded weights",
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--annotate", metavar="OUT_DIR", help="also write each image with its boxes, landmarks and labels here")
+    p.add_argument(
+        "--annotate", metavar="OUT_DIR", help="also write each image with its boxes, landmarks and labels here"
+    )
     p.add_argument("--min-confidence", type=float, default=0.9, help="drop detections below this confidence")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--on-error", **on_error)
@@ -301,12 +324,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_positive_int, help="use at most N images per split (smoke runs)")
     p.add_argument("--seed", type=int, help="seed of initialisation, shuffling and augmentation")
     p.add_argument(
-        "--resume", action=argparse.BooleanOptionalAction, default=True,
+        "--resume",
+        action=argparse.BooleanOptionalAction,
+        default=True,
         help="continue an interrupted run (--no-resume starts again; the old run is kept aside until the new one ends)",
     )
     p.add_argument("--on-error", **on_error)
     p.add_argument(
-        "--strategy", choices=STRATEGIES, default="auto",
+        "--strategy",
+        choices=STRATEGIES,
+        default="auto",
         help="tf.distribute strategy (default auto: multi-worker when TF_CONFIG names several workers, mirrored on "
         "several GPUs, else one device); with TF_CONFIG run the same command on every worker",
     )
@@ -318,7 +345,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test")
     p.add_argument("--by", help="annotation to group errors by, e.g. gender")
     p.add_argument(
-        "--option", type=_dataset_option, action="append", default=[], metavar="KEY=VALUE",
+        "--option",
+        type=_dataset_option,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="dataset option (repeatable; VALUE is read as JSON if it parses, else as a string), replacing the "
         "options the weights were measured with, which are the default, e.g. --option protocol=official",
     )

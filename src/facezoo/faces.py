@@ -61,7 +61,9 @@ def mtcnn_detector(pixels: np.ndarray, min_size: int = 20) -> list[dict[str, Any
         {
             "box": [int(v) for v in face["box"]],
             "confidence": float(face["confidence"]),
-            "landmarks": {name: (float(face["keypoints"][name][0]), float(face["keypoints"][name][1])) for name in LANDMARKS},
+            "landmarks": {
+                name: (float(face["keypoints"][name][0]), float(face["keypoints"][name][1])) for name in LANDMARKS
+            },
         }
         for face in found
     ]
@@ -114,16 +116,23 @@ def warp_affine(pixels: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -
     if shrink >= 2:
         corners = np.linalg.inv(forward) @ np.array([[0, width, 0, width], [0, 0, height, height], [1, 1, 1, 1]])
         left, top = (max(0, int(np.floor(v)) - shrink) for v in corners[:2].min(1))
-        right, bottom = min(pil.width, int(np.ceil(corners[0].max())) + shrink), min(pil.height, int(np.ceil(corners[1].max())) + shrink)
+        right, bottom = (
+            min(pil.width, int(np.ceil(corners[0].max())) + shrink),
+            min(pil.height, int(np.ceil(corners[1].max())) + shrink),
+        )
         if right > left and bottom > top:
             pil = pil.reduce(shrink, box=(left, top, right, bottom))
             forward = forward @ np.array([[shrink, 0, left], [0, shrink, top], [0, 0, 1.0]])
     inverse = np.linalg.inv(forward)
-    warped = pil.transform((width, height), Image.Transform.AFFINE, tuple(inverse[:2].ravel()), Image.Resampling.BILINEAR)
+    warped = pil.transform(
+        (width, height), Image.Transform.AFFINE, tuple(inverse[:2].ravel()), Image.Resampling.BILINEAR
+    )
     return np.asarray(warped)
 
 
-def alignment_matrix(landmarks: Mapping[str, Sequence[float]], geometry: FaceGeometry, size: tuple[int, int]) -> np.ndarray:
+def alignment_matrix(
+    landmarks: Mapping[str, Sequence[float]], geometry: FaceGeometry, size: tuple[int, int]
+) -> np.ndarray:
     """The 2x3 affine taking a photo's pixels to a ``size`` (height, width) model input: a similarity onto the
     geometry's landmarks in a crop of the dataset's aspect, then the crop resized to ``size`` as in training."""
     height, width = size
@@ -329,7 +338,9 @@ def annotate(image: ImageInput, faces: Sequence[Mapping[str, Any]]) -> Image.Ima
         left, top, right, bottom = draw.multiline_textbbox((0, 0), text, font=font)
         origin_x = max(0, min(x, pil.width - (right - left) - 4))
         origin_y = y + h + line if y + h + line + bottom + 4 <= pil.height else max(0, y - bottom - line - 4)
-        draw.rectangle([origin_x + left - 2, origin_y + top - 2, origin_x + right + 2, origin_y + bottom + 2], fill=(0, 0, 0))
+        draw.rectangle(
+            [origin_x + left - 2, origin_y + top - 2, origin_x + right + 2, origin_y + bottom + 2], fill=(0, 0, 0)
+        )
         draw.multiline_text((origin_x, origin_y), text, fill=(255, 255, 255), font=font)
     return pil
 
@@ -338,7 +349,9 @@ def short_labels(predictions: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """One short line per model: ``"utkface_multitask: age 48.7, female, Black"``."""
     lines = []
     for model, heads in predictions.items():
-        parts = [f"{head} {value['score']:.1f}" if "score" in value else value["label"] for head, value in heads.items()]
+        parts = [
+            f"{head} {value['score']:.1f}" if "score" in value else value["label"] for head, value in heads.items()
+        ]
         lines.append(f"{model}: {', '.join(parts)}")
     return lines
 

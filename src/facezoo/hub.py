@@ -697,7 +697,9 @@ def _metadata(
 
 
 def _file_hashes(folder: Path) -> dict[str, dict[str, Any]]:
-    return {name: {"sha256": sha256_of(folder / name), "size": (folder / name).stat().st_size} for name in PUBLISHED_FILES}
+    return {
+        name: {"sha256": sha256_of(folder / name), "size": (folder / name).stat().st_size} for name in PUBLISHED_FILES
+    }
 
 
 def _listed(metadata: Mapping[str, Any], name: str) -> tuple[str, int | None, str]:
@@ -797,8 +799,10 @@ def _registered_weights(repo_id: str, filename: str, revisions: set[str]) -> Wei
     """The registry entry for ``filename`` of ``repo_id`` at one of ``revisions`` (its revision or its commit)."""
     for name in list_models():
         for weights in model_info(name).weights.values():
-            if weights.repo_id == repo_id and weights.filename == filename and (
-                weights.revision in revisions or weights.commit in revisions
+            if (
+                weights.repo_id == repo_id
+                and weights.filename == filename
+                and (weights.revision in revisions or weights.commit in revisions)
             ):
                 return weights
     return None

@@ -70,9 +70,13 @@ def read_image(image: ImageInput) -> np.ndarray:
                 "if you trust the file."
             ) from error
         except UnidentifiedImageError as error:
-            raise ValueError(f"Cannot read {name!r}: not an image format Pillow knows; is it a non-image file?") from error
+            raise ValueError(
+                f"Cannot read {name!r}: not an image format Pillow knows; is it a non-image file?"
+            ) from error
         except (OSError, SyntaxError, ValueError) as error:
-            raise ValueError(f"Cannot read {name!r} as an image ({error}); is it a truncated or non-image file?") from error
+            raise ValueError(
+                f"Cannot read {name!r} as an image ({error}); is it a truncated or non-image file?"
+            ) from error
     if isinstance(image, Image.Image):
         return _to_rgb(image)
     array = np.asarray(image)
@@ -224,12 +228,18 @@ def output_specs(model: keras.Model) -> tuple[OutputSpec, ...]:
         width = int(tensor.shape[-1])
         spec = by_name.get(name)
         if spec is None or spec.width != width:
-            spec = OutputSpec(name, "regression") if width == 1 else OutputSpec(name, "classification", tuple(map(str, range(width))))
+            spec = (
+                OutputSpec(name, "regression")
+                if width == 1
+                else OutputSpec(name, "classification", tuple(map(str, range(width))))
+            )
         decoded.append(spec)
     return tuple(decoded)
 
 
-def _batches(items: list, size: tuple[int, int], batch_size: int, on_error: str) -> Iterator[tuple[list[int], np.ndarray]]:
+def _batches(
+    items: list, size: tuple[int, int], batch_size: int, on_error: str
+) -> Iterator[tuple[list[int], np.ndarray]]:
     """Yield ``(indices, float32 batch)``, decoding the next batch on threads while the caller predicts; with
     ``on_error="skip"`` unreadable images are left out with a warning."""
     starts = range(0, len(items), batch_size)

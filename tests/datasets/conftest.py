@@ -13,7 +13,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-SHARED_DATA = Path(os.environ.get("FACEZOO_SHARED_DATA", Path(__file__).resolve().parents[2] / ".." / "shared" / "data"))
+SHARED_DATA = Path(
+    os.environ.get("FACEZOO_SHARED_DATA", Path(__file__).resolve().parents[2] / ".." / "shared" / "data")
+)
 
 
 def jpeg_bytes(seed: int = 0, size: tuple[int, int] = (8, 8), mode: str = "RGB", fmt: str = "JPEG") -> bytes:

@@ -108,7 +108,10 @@ def test_download_extracts_and_records_checksum(file_server, tmp_path, monkeypat
     monkeypatch.setattr(engine.time, "sleep", lambda s: None)
     folder = datasets.download("utkface", tmp_path)
     assert folder == tmp_path / "UTKFace" and len(datasets.load("utkface", tmp_path, split="all")) == 12
-    assert f"utkface/UTKFace.tar.gz\t{len(archive)}\t{sha(archive)}" in (tmp_path / "downloads" / "checksums.tsv").read_text()
+    assert (
+        f"utkface/UTKFace.tar.gz\t{len(archive)}\t{sha(archive)}"
+        in (tmp_path / "downloads" / "checksums.tsv").read_text()
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["UTKFace", "downloads"]
     # A changed upstream file fails against the recorded sha256; the extracted copy is kept, no download left.
     (tmp_path / "downloads" / "utkface" / "UTKFace.tar.gz").unlink()
@@ -168,7 +171,9 @@ def test_unreachable_server_fails_fast_with_one_line(tmp_path, monkeypatch):
         port = probe.getsockname()[1]
     monkeypatch.delenv("FACEZOO_NETWORK_RETRIES", raising=False)
     start = time.perf_counter()
-    with pytest.raises(engine.DownloadError, match=rf"127.0.0.1:{port}/a.zip could not be reached .*FACEZOO_NETWORK_RETRIES") as error:
+    with pytest.raises(
+        engine.DownloadError, match=rf"127.0.0.1:{port}/a.zip could not be reached .*FACEZOO_NETWORK_RETRIES"
+    ) as error:
         engine.download_file(f"http://127.0.0.1:{port}/a.zip", tmp_path / "a.zip")
     assert time.perf_counter() - start < 5 and "\n" not in str(error.value)
     assert not list(tmp_path.iterdir())

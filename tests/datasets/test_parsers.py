@@ -15,7 +15,13 @@ from facezoo.datasets.core import MARKER_IMAGES, fraction_split, train_test_spli
 
 def test_list_datasets_and_describe():
     assert datasets.list_datasets() == [
-        "celeba", "faces", "imfdb_age", "person_attributes", "scut_fbp5500", "selfie", "utkface"
+        "celeba",
+        "faces",
+        "imfdb_age",
+        "person_attributes",
+        "scut_fbp5500",
+        "selfie",
+        "utkface",
     ]
     assert all(len(datasets.describe(name)) == 3 for name in datasets.list_datasets())
 
@@ -37,7 +43,9 @@ def test_selfie_split_and_derived_columns(tmp_path):
     expected_gender = np.select([a["is_female"] == 1, a["is_female"] == -1], ["female", "male"], "unknown")
     assert a["gender"].tolist() == expected_gender.tolist()
     for i in range(len(full)):
-        first = next((c for c in ("baby", "child", "teenager", "youth", "middle_age", "senior") if a[c][i] == 1), "unknown")
+        first = next(
+            (c for c in ("baby", "child", "teenager", "youth", "middle_age", "senior") if a[c][i] == 1), "unknown"
+        )
         assert a["age_category"][i] == first
 
 
@@ -91,11 +99,19 @@ def test_person_attributes_vocabularies(tmp_path):
     (folder / "hvc_annotations.csv").write_text("\n".join([header, *rows]) + "\n")
     ds = datasets.load("person_attributes", folder, split="all")
     assert {k: v.tolist() for k, v in ds.targets.items()} == {
-        "gender": [1, 0], "image_quality": [2, 0], "age": [4, 0], "weight": [3, 0],
-        "bag": [2, 0], "footwear": [1, 0], "pose": [2, 0], "emotion": [3, 0],
+        "gender": [1, 0],
+        "image_quality": [2, 0],
+        "age": [4, 0],
+        "weight": [3, 0],
+        "bag": [2, 0],
+        "footwear": [1, 0],
+        "pose": [2, 0],
+        "emotion": [3, 0],
     }
     assert ds.paths[0] == str(folder / "resized" / "1.jpg")
-    (folder / "hvc_annotations.csv").write_text(header + "\nc.jpg,male,Great,55+,underweight,None,Fancy,Sad,Side,r/3.jpg\n")
+    (folder / "hvc_annotations.csv").write_text(
+        header + "\nc.jpg,male,Great,55+,underweight,None,Fancy,Sad,Side,r/3.jpg\n"
+    )
     with pytest.raises(ValueError, match="line 2: imagequality is 'Great'; expected one of Average, Bad, Good"):
         datasets.load("person_attributes", folder, split="all")
 
@@ -125,7 +141,9 @@ def _celeba(root: Path, *, kaggle: bool = False) -> Path:
             "image_id,partition\n" + "\n".join(f"{n},{(identity[n] - 1) % 3}" for n in names) + "\n"
         )
     else:
-        lines = [str(len(attr)), " ".join(columns)] + [f"{n} " + " ".join(f"{x:2d}" for x in v) for n, v in attr.items()]
+        lines = [str(len(attr)), " ".join(columns)] + [
+            f"{n} " + " ".join(f"{x:2d}" for x in v) for n, v in attr.items()
+        ]
         (folder / "list_attr_celeba.txt").write_text("\n".join(lines) + "\n")
         (folder / "list_eval_partition.txt").write_text("\n".join(f"{n} {(identity[n] - 1) % 3}" for n in names) + "\n")
     (folder / "identity_CelebA.txt").write_text("\n".join(f"{n} {i}" for n, i in identity.items()) + "\n")
@@ -229,5 +247,9 @@ def test_train_test_split_sizes_and_fraction_split():
     assert len(test) == math.ceil(2.5) and sorted(np.concatenate([train, test]).tolist()) == list(range(10))
     labels = np.repeat([0, 1], [80, 20])
     parts = fraction_split(100, (0.1, 0.2), seed=0, labels=labels)
-    assert [np.bincount(labels[parts[s]]).tolist() for s in ("train", "validation", "test")] == [[56, 14], [8, 2], [16, 4]]
+    assert [np.bincount(labels[parts[s]]).tolist() for s in ("train", "validation", "test")] == [
+        [56, 14],
+        [8, 2],
+        [16, 4],
+    ]
     assert fraction_split(100, (0.1, 0.2), 0)["test"].tolist() == fraction_split(100, (0.1, 0.2), 0)["test"].tolist()

@@ -37,7 +37,9 @@ def test_colour_modes_become_rgb(tmp_path):
         write_image(tmp_path / "cmyk.jpg", mode="CMYK"),
         write_image(tmp_path / "rgba.png", mode="RGBA", fmt="PNG"),
     ]
-    ds = FaceDataset("toy", "train", [str(p) for p in paths], {"y": np.zeros(3, np.float32)}, (OutputSpec("y", "regression"),))
+    ds = FaceDataset(
+        "toy", "train", [str(p) for p in paths], {"y": np.zeros(3, np.float32)}, (OutputSpec("y", "regression"),)
+    )
     images, _ = next(iter(ds.as_tf_dataset((8, 8), 3)))
     assert images.shape == (3, 8, 8, 3)
     gray = images.numpy()[0]
@@ -99,14 +101,24 @@ def test_shuffle_is_seeded(tmp_path):
 
 def test_augmentation_is_seeded_and_changes_images(tmp_path):
     ds = _dataset(tmp_path, n=4)
-    aug = Augmentation(horizontal_flip=True, rotation_range=30, width_shift_range=0.2, height_shift_range=0.2,
-                       shear_range=10, zoom_range=0.3, random_erasing=1.0, erasing_area=(0.2, 0.3))
+    aug = Augmentation(
+        horizontal_flip=True,
+        rotation_range=30,
+        width_shift_range=0.2,
+        height_shift_range=0.2,
+        shear_range=10,
+        zoom_range=0.3,
+        random_erasing=1.0,
+        erasing_area=(0.2, 0.3),
+    )
     plain = next(iter(ds.as_tf_dataset((16, 16), 4)))[0].numpy()
     a = next(iter(ds.as_tf_dataset((16, 16), 4, augment=aug, seed=7)))[0].numpy()
     b = next(iter(ds.as_tf_dataset((16, 16), 4, augment=aug, seed=7)))[0].numpy()
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, plain) and a.min() >= 0 and a.max() <= 255
-    erased = next(iter(ds.as_tf_dataset((16, 16), 4, augment=Augmentation(random_erasing=1.0, erasing_area=(0.2, 0.3)), seed=0)))[0].numpy()
+    erased = next(
+        iter(ds.as_tf_dataset((16, 16), 4, augment=Augmentation(random_erasing=1.0, erasing_area=(0.2, 0.3)), seed=0))
+    )[0].numpy()
     changed = (erased != plain).any(axis=-1).mean(axis=(1, 2))
     assert ((changed > 0.08) & (changed < 0.5)).all()
 

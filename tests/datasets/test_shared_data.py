@@ -11,8 +11,15 @@ from facezoo import datasets
 def test_scut_fbp5500(shared_data):
     folder = shared_data / "SCUT-FBP5500_v2"
     assert len(datasets.load("scut_fbp5500", folder, split="all")) == 4400
-    assert [len(datasets.load("scut_fbp5500", folder, split=s, protocol="official")) for s in ("train", "test")] == [3300, 1100]
-    assert [len(datasets.load("scut_fbp5500", shared_data, split=s)) for s in ("train", "validation", "test")] == [3080, 880, 440]
+    assert [len(datasets.load("scut_fbp5500", folder, split=s, protocol="official")) for s in ("train", "test")] == [
+        3300,
+        1100,
+    ]
+    assert [len(datasets.load("scut_fbp5500", shared_data, split=s)) for s in ("train", "validation", "test")] == [
+        3080,
+        880,
+        440,
+    ]
     scores = datasets.load("scut_fbp5500", folder, split="all").targets["beauty"]
     assert 1 <= scores.min() and scores.max() <= 5
 

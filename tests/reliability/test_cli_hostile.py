@@ -124,8 +124,20 @@ def test_an_image_that_fails_to_decode_mid_run_is_named_in_one_line(capsys, tiny
     assert "--on-error skip" in err
     assert main([*argv, "--on-error", "skip"]) == 0
     assert "**utkface all: 20 images (1 skipped)**" in capsys.readouterr().out
-    train = ["train", "utkface", "--data-dir", str(utk_root), "--output-dir", str(tmp_path / "run"), "--epochs", "1",
-             "--batch-size", "4", "--image-size", "32"]
+    train = [
+        "train",
+        "utkface",
+        "--data-dir",
+        str(utk_root),
+        "--output-dir",
+        str(tmp_path / "run"),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+        "--image-size",
+        "32",
+    ]
     assert main(train) == 1
     err = capsys.readouterr().err.splitlines()
     assert err[-1].startswith("facezoo: error: utkface/") and f"'{bad}' is not an image TensorFlow" in err[-1]

@@ -36,14 +36,18 @@ def main() -> None:
 
         keras_bridge.EpochCheckpoint.on_train_batch_end = on_train_batch_end
     result = fit_selfie_resnet(data_dir, output_dir, **kwargs)
-    print(json.dumps({
-        "epochs": result.history["epoch"],
-        "loss": result.history["loss"],
-        "output_dir": str(result.output_dir),
-        "pretrained_dir": str(result.pretrained_dir),
-        "replicas": result.training_args["replicas"],
-        "written": written,
-    }))
+    print(
+        json.dumps(
+            {
+                "epochs": result.history["epoch"],
+                "loss": result.history["loss"],
+                "output_dir": str(result.output_dir),
+                "pretrained_dir": str(result.pretrained_dir),
+                "replicas": result.training_args["replicas"],
+                "written": written,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

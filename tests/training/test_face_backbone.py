@@ -51,8 +51,14 @@ def test_member_options_are_those_of_the_published_weights():
 
 def test_masked_metrics_count_only_labelled_images(synthetic_root, tiny_models, tmp_path):
     result = training.fit_face_backbone(
-        synthetic_root, tmp_path / "run", model="stand_in_face_backbone", epochs=1, batch_size=8, image_size=32,
-        stages="128px", verbose=0,
+        synthetic_root,
+        tmp_path / "run",
+        model="stand_in_face_backbone",
+        epochs=1,
+        batch_size=8,
+        image_size=32,
+        stages="128px",
+        verbose=0,
     )
     validation = datasets.load("faces", synthetic_root, split="validation")
     measured = training.evaluate(result.model, validation, batch_size=8)

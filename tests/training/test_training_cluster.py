@@ -26,8 +26,16 @@ from facezoo import training
 # all-reduce) and no augmentation (each worker draws its own random transforms): with these, 2 workers x 4 images
 # compute the same update as 1 process x 8 images. 40 selfies: train 28 (3 steps of 8), validation 8, test 4.
 KWARGS = {
-    "epochs": 2, "batch_size": 8, "image_size": 32, "n_layers": 3, "n_filters": 4, "batch_norm": False,
-    "residual": False, "augmentation": None, "clipnorm": None, "verbose": 0,
+    "epochs": 2,
+    "batch_size": 8,
+    "image_size": 32,
+    "n_layers": 3,
+    "n_filters": 4,
+    "batch_norm": False,
+    "residual": False,
+    "augmentation": None,
+    "clipnorm": None,
+    "verbose": 0,
 }
 STEPS_PER_EPOCH = 3
 TIMEOUT = 240  # seconds for one run of the workers (about 20 s on 2 idle cores)
@@ -81,8 +89,13 @@ class Cluster:
                 "TMPDIR": str(tmp),
                 "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]),
             }
-            args = [sys.executable, str(Path(__file__).with_name("cluster_worker.py")), str(data), str(output),
-                    json.dumps({**KWARGS, **kwargs})]
+            args = [
+                sys.executable,
+                str(Path(__file__).with_name("cluster_worker.py")),
+                str(data),
+                str(output),
+                json.dumps({**KWARGS, **kwargs}),
+            ]
             if kill is not None and kill[0] == index:
                 args.append(str(kill[1]))
             log = self.root / f"run{self.runs}-worker{index}"
@@ -164,9 +177,19 @@ def test_two_workers_match_one_process(cluster, selfies, tmp_path):
     assert other["written"] and all(path.startswith(str(cluster.tmp(1))) for path in other["written"])
     assert not cluster.temporary_folders()
     assert sorted(p.relative_to(output).as_posix() for p in output.rglob("*") if p.is_file()) == [
-        "best.weights.h5", "checkpoints/best.json", "checkpoints/train/final.weights.h5",
-        "checkpoints/train/state.json", "curves.png", "history.csv", "pretrained/README.md", "pretrained/config.json",
-        "pretrained/facezoo.json", "pretrained/metadata.json", "pretrained/model.weights.h5", "result.json", "run.json",
+        "best.weights.h5",
+        "checkpoints/best.json",
+        "checkpoints/train/final.weights.h5",
+        "checkpoints/train/state.json",
+        "curves.png",
+        "history.csv",
+        "pretrained/README.md",
+        "pretrained/config.json",
+        "pretrained/facezoo.json",
+        "pretrained/metadata.json",
+        "pretrained/model.weights.h5",
+        "result.json",
+        "run.json",
     ]
     assert [row["epoch"] for row in _history(output)] == ["1", "2"]
 
@@ -181,7 +204,10 @@ def test_two_workers_match_one_process(cluster, selfies, tmp_path):
     np.testing.assert_allclose(chief["loss"], single.history["loss"], rtol=1e-5)
     # The all-reduce adds the two workers' gradients in another order than one device adds its batch's: float32
     # rounding, which after 6 Adam steps left weights at most 1.6e-7 apart here (a weight is about 0.01 to 0.3).
-    two, one = _weights(output / "checkpoints/train/final.weights.h5"), _weights(single.output_dir / "checkpoints/train/final.weights.h5")
+    two, one = (
+        _weights(output / "checkpoints/train/final.weights.h5"),
+        _weights(single.output_dir / "checkpoints/train/final.weights.h5"),
+    )
     assert sorted(two) == sorted(one) and len(one) == 18  # 9 layers x (kernel, bias)
     for name in one:
         np.testing.assert_allclose(two[name], one[name], rtol=1e-4, atol=1e-6, err_msg=name)
@@ -246,7 +272,9 @@ def test_strategy_names(monkeypatch, synthetic_root, tmp_path):
     assert training.make_strategy("auto") is tf.distribute.get_strategy()  # one CPU, no GPU
     with pytest.raises(ValueError, match='strategy "multi-worker" needs TF_CONFIG'):
         training.fit_selfie_resnet(synthetic_root, tmp_path, strategy="multi-worker", epochs=1)
-    with pytest.raises(ValueError, match="Unknown strategy 'multiworker'; choose from auto, one, mirrored, multi-worker"):
+    with pytest.raises(
+        ValueError, match="Unknown strategy 'multiworker'; choose from auto, one, mirrored, multi-worker"
+    ):
         training.fit_selfie_resnet(synthetic_root, tmp_path, strategy="multiworker", epochs=1)
 
 

@@ -17,7 +17,9 @@ def test_regression_metrics():
 
 
 def test_classification_metrics():
-    metrics, table, confusion = classification_metrics(np.array([0, 0, 1, 1, 2]), np.array([0, 1, 1, 1, 1]), ("a", "b", "c"))
+    metrics, table, confusion = classification_metrics(
+        np.array([0, 0, 1, 1, 2]), np.array([0, 1, 1, 1, 1]), ("a", "b", "c")
+    )
     assert metrics["accuracy"] == pytest.approx(0.6)
     assert confusion.tolist() == [[1, 1, 0], [0, 2, 0], [0, 1, 0]]
     rows = {row["class"]: row for row in table.to_dicts()}

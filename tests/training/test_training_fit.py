@@ -78,7 +78,9 @@ def test_fit_and_the_helpers_pick_the_recipe(call, recipe, output_dir, monkeypat
     ((args, kwargs),) = calls
     assert args[0].name == recipe and args[1] == "data" and str(args[2]) == output_dir
     assert {key: kwargs[key] for key in ("resume", "strategy", "mixed_precision")} == {
-        "resume": True, "strategy": "auto", "mixed_precision": "auto"
+        "resume": True,
+        "strategy": "auto",
+        "mixed_precision": "auto",
     }
 
 
@@ -137,11 +139,24 @@ def test_changed_arguments_refuse_to_resume(synthetic_root, tmp_path):
 
 def test_selfie_ablation_table(synthetic_root, tmp_path):
     result = training.fit_selfie_resnet(
-        synthetic_root, tmp_path, ablation=True, epochs=1, batch_size=8, image_size=32, n_layers=3, n_filters=4,
-        limit=8, verbose=0,
+        synthetic_root,
+        tmp_path,
+        ablation=True,
+        epochs=1,
+        batch_size=8,
+        image_size=32,
+        n_layers=3,
+        n_filters=4,
+        limit=8,
+        verbose=0,
     )
     rows = result.table.to_dicts()
-    assert [(r["residual"], r["batch_norm"]) for r in rows] == [("yes", "yes"), ("no", "yes"), ("yes", "no"), ("no", "no")]
+    assert [(r["residual"], r["batch_norm"]) for r in rows] == [
+        ("yes", "yes"),
+        ("no", "yes"),
+        ("yes", "no"),
+        ("no", "no"),
+    ]
     assert [r["write_up_test_mae"] for r in rows] == [0.386, 0.363, 0.378, 0.361]
     assert len(result.variants) == 4 and result.test_metrics["mae"] == min(r["test_mae"] for r in rows)
     assert "| residual | batch_norm | test_mae | write_up_test_mae |" in result.table.to_markdown()
@@ -219,7 +234,9 @@ def test_two_replicas_match_one(synthetic_root, tmp_path):
     # Logical CPU devices must be configured before TensorFlow initialises: run in a fresh interpreter.
     run = subprocess.run(
         [sys.executable, "-c", DISTRIBUTED, str(even), str(uneven), str(tmp_path)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     out = json.loads(run.stdout.strip().splitlines()[-1])

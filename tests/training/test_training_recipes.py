@@ -26,8 +26,13 @@ def test_age_matches_write_up_001():
     assert stage.optimizer == R.Optimizer("rmsprop", 1e-4)
     assert stage.losses["age"].name == "sparse_categorical_crossentropy"
     assert stage.augmentation == R.Augmentation(
-        rotation_range=40, width_shift_range=0.2, height_shift_range=0.2, shear_range=0.2, zoom_range=0.2,
-        horizontal_flip=True, fill_mode="nearest",
+        rotation_range=40,
+        width_shift_range=0.2,
+        height_shift_range=0.2,
+        shear_range=0.2,
+        zoom_range=0.2,
+        horizontal_flip=True,
+        fill_mode="nearest",
     )
     (vgg,) = R.AGE_VGG16.stages
     assert R.AGE_VGG16.model == "age_vgg16" and vgg.epochs == 50 and vgg.freeze_backbone is True
@@ -72,8 +77,12 @@ def test_attractive_net_matches_write_up_004():
         assert stage.losses["beauty"].name == "mse"
         assert stage.early_stopping == R.EarlyStopping(patience=7, min_delta=1e-3)
         assert stage.augmentation == R.Augmentation(
-            horizontal_flip=True, rotation_range=40, width_shift_range=0.2, height_shift_range=0.2,
-            shear_range=0.2, zoom_range=0.2,
+            horizontal_flip=True,
+            rotation_range=40,
+            width_shift_range=0.2,
+            height_shift_range=0.2,
+            shear_range=0.2,
+            zoom_range=0.2,
         )
 
 
@@ -86,7 +95,17 @@ def test_utkface_recipe_has_three_weighted_heads():
 def test_fit_signature(name):
     params = inspect.signature(getattr(training, name)).parameters
     assert list(params)[:2] == ["data_dir", "output_dir"]
-    for keyword in ("model", "epochs", "batch_size", "image_size", "strategy", "mixed_precision", "resume", "limit", "seed"):
+    for keyword in (
+        "model",
+        "epochs",
+        "batch_size",
+        "image_size",
+        "strategy",
+        "mixed_precision",
+        "resume",
+        "limit",
+        "seed",
+    ):
         assert params[keyword].kind is inspect.Parameter.KEYWORD_ONLY
     assert params["mixed_precision"].default == "auto" and params["resume"].default is True
 
@@ -98,7 +117,8 @@ def test_resolve_recipe_overrides():
         R.PERSON_ATTRIBUTES, epochs=2, image_size=64, learning_rate=0.01, stages=["100px", "200px"], pooling="avgmax"
     )
     assert [(s.name, s.epochs, s.image_size, s.optimizer.learning_rate) for s in recipe.stages] == [
-        ("100px", 2, (64, 64), 0.01), ("200px", 2, (64, 64), 0.01)
+        ("100px", 2, (64, 64), 0.01),
+        ("200px", 2, (64, 64), 0.01),
     ]
     assert recipe.model_config["pooling"] == "avgmax"
     with pytest.raises(ValueError, match="Unknown override 'colour'"):

@@ -65,7 +65,11 @@ def describe(name: str) -> tuple[str, str, str]:
 
 
 def download(
-    name: str, root: str | os.PathLike | None = None, *, manual_dir: str | os.PathLike | None = None, force: bool = False
+    name: str,
+    root: str | os.PathLike | None = None,
+    *,
+    manual_dir: str | os.PathLike | None = None,
+    force: bool = False,
 ) -> Path:
     """Download (or take from ``manual_dir``), verify and extract a dataset into ``root``.
 

@@ -143,15 +143,24 @@ def load(
     source = ["own"] * len(image_ids)
 
     if label_from_identity:
-        extra, inferred, conflicts = _labels_from_identity(image_ids, values[:, names.index(attribute)], identity, present)
+        extra, inferred, conflicts = _labels_from_identity(
+            image_ids, values[:, names.index(attribute)], identity, present
+        )
         info.update(inferred_from_identity=len(extra), identity_conflicts=conflicts)
         logger.warning(
             "CelebA: %s of %d images without their own row taken from their identity's labelled images "
-            "(%d left out: their identity's labels disagree)", attribute, len(extra), conflicts,
+            "(%d left out: their identity's labels disagree)",
+            attribute,
+            len(extra),
+            conflicts,
         )
         rows_inferred = np.zeros((len(extra), len(names)), dtype=np.int8)
         rows_inferred[:, names.index(attribute)] = inferred
-        image_ids, values, source = image_ids + extra, np.concatenate([values, rows_inferred]), source + ["identity"] * len(extra)
+        image_ids, values, source = (
+            image_ids + extra,
+            np.concatenate([values, rows_inferred]),
+            source + ["identity"] * len(extra),
+        )
 
     ids = np.asarray([identity.get(i, -1) for i in image_ids], dtype=np.int64)
     target = (values[:, names.index(attribute)] == 1).astype(np.int64)
@@ -214,13 +223,18 @@ def _sample(parts: np.ndarray, target: np.ndarray, sizes: tuple[int, int, int], 
         train.append(rng.permutation(pool)[:n_train])
         if len(train[-1]) < n_train:
             logger.warning(
-                "CelebA sample: train has %d images of class %d, fewer than the write-up's %d", len(train[-1]), c, n_train
+                "CelebA sample: train has %d images of class %d, fewer than the write-up's %d",
+                len(train[-1]),
+                c,
+                n_train,
             )
     splits = {"train": np.concatenate(train)}
     for k, name, size in ((1, "validation", n_valid), (2, "test", n_test)):
         splits[name] = rng.permutation(np.flatnonzero(parts == k))[:size]
         if len(splits[name]) < size:
-            logger.warning("CelebA sample: %s has %d images, fewer than the write-up's %d", name, len(splits[name]), size)
+            logger.warning(
+                "CelebA sample: %s has %d images, fewer than the write-up's %d", name, len(splits[name]), size
+            )
     return splits
 
 
@@ -229,5 +243,9 @@ def _identity_split(ids: np.ndarray, fractions: tuple[float, float], seed: int) 
     known = np.unique(ids[ids >= 0])
     known = known[np.random.RandomState(seed).permutation(len(known))]
     n_valid, n_test = round(fractions[0] * len(known)), round(fractions[1] * len(known))
-    groups = {"validation": known[:n_valid], "test": known[n_valid : n_valid + n_test], "train": known[n_valid + n_test :]}
+    groups = {
+        "validation": known[:n_valid],
+        "test": known[n_valid : n_valid + n_test],
+        "train": known[n_valid + n_test :],
+    }
     return {name: np.flatnonzero(np.isin(ids, group)) for name, group in groups.items()}

@@ -320,7 +320,7 @@ def read_lines(path: Path) -> list[str]:
         except UnicodeDecodeError as error:
             line = data[: error.start].count(b"\n") + 1
             raise ValueError(
-                f"{path} line {line}: byte {data[error.start:error.start + 1]!r} at offset {error.start} is not "
+                f"{path} line {line}: byte {data[error.start : error.start + 1]!r} at offset {error.start} is not "
                 "UTF-8; expected a UTF-8 or UTF-16 text file (save it again as UTF-8)"
             ) from None
     return text.splitlines()
@@ -332,7 +332,13 @@ def label_error(path: Path, line: int, found: str, expected: str) -> ValueError:
 
 
 def parse_number(
-    value: str, path: Path, line: int, what: str, *, kind: type = float, low: float | None = None,
+    value: str,
+    path: Path,
+    line: int,
+    what: str,
+    *,
+    kind: type = float,
+    low: float | None = None,
     high: float | None = None,
 ) -> Any:
     """``value`` as a finite ``kind`` within ``[low, high]``, or a :func:`label_error` saying which is wrong."""

@@ -210,9 +210,10 @@ def _fetch(session: requests.Session, url: str, part: Path, size: int | None, ti
                 offset = 0
             length = r.headers.get("Content-Length")
             total = offset + int(length) if length is not None else size
-            with open(part, "ab" if offset else "wb") as f, tqdm(
-                total=total, initial=offset, unit="B", unit_scale=True, desc=part.name[:-5], disable=None
-            ) as bar:
+            with (
+                open(part, "ab" if offset else "wb") as f,
+                tqdm(total=total, initial=offset, unit="B", unit_scale=True, desc=part.name[:-5], disable=None) as bar,
+            ):
                 for chunk in r.iter_content(_CHUNK):
                     f.write(chunk)
                     bar.update(len(chunk))
@@ -274,15 +275,24 @@ def prepare(name: str, module: ModuleType, root: Path, manual_dir: str | os.Path
         logger.warning(
             "The sha256 of %s is not known upstream: recorded %s (%d bytes) in %s now that it proved to be the "
             "dataset; later downloads are verified against it.",
-            path.name, digest, path.stat().st_size, _recorded_path(root),
+            path.name,
+            digest,
+            path.stat().st_size,
+            _recorded_path(root),
         )
     _install(staging, target)
     return target
 
 
 def _fill(
-    name: str, module: ModuleType, root: Path, manual_dir: str | os.PathLike | None, resources: list[Resource],
-    hint: str, staging: Path, unproven: list[tuple[str, Path, str]],
+    name: str,
+    module: ModuleType,
+    root: Path,
+    manual_dir: str | os.PathLike | None,
+    resources: list[Resource],
+    hint: str,
+    staging: Path,
+    unproven: list[tuple[str, Path, str]],
 ) -> None:
     """Download (or take from ``manual_dir``) and extract every resource into ``staging``, and check the result."""
     try:
@@ -337,7 +347,7 @@ def _remove_stale(root: Path, folder: str) -> None:
     ``.extract.*``, ``.<folder>.*.staging`` and ``.<folder>.old``)."""
     for entry in root.iterdir():
         if entry.name.startswith(_TEMP_PREFIX):
-            fields = entry.name[len(_TEMP_PREFIX):].split(".")
+            fields = entry.name[len(_TEMP_PREFIX) :].split(".")
             if len(fields) > 1 and fields[1].isdigit() and _alive(int(fields[1])):
                 continue
         elif not entry.is_dir() or not (
@@ -437,7 +447,9 @@ def _copy_tree(source: Path, dest: Path) -> None:
 def _download(name: str, root: Path, res: Resource, hint: str) -> tuple[Path, str | None]:
     """The verified download of ``res``, and its sha256 when it has yet to be recorded."""
     if not res.url:
-        raise ManualDownloadRequired(f"{name}: {res.filename} is behind a login and cannot be downloaded for you. {hint}")
+        raise ManualDownloadRequired(
+            f"{name}: {res.filename} is behind a login and cannot be downloaded for you. {hint}"
+        )
     dest = root / "downloads" / name / res.filename
     size, sha256 = _expected(name, root, res)
     if dest.is_file():
@@ -466,7 +478,9 @@ def _record(root: Path, key: str, size: int, sha256: str) -> None:
     rows = _recorded(root) | {key: (size, sha256)}
     path = _recorded_path(root)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("# checksums recorded at first download\n" + "".join(f"{k}\t{s}\t{h}\n" for k, (s, h) in rows.items()))
+    tmp.write_text(
+        "# checksums recorded at first download\n" + "".join(f"{k}\t{s}\t{h}\n" for k, (s, h) in rows.items())
+    )
     tmp.replace(path)
 
 

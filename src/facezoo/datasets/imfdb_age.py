@@ -83,7 +83,9 @@ def reference_split(labels: np.ndarray, seed: int) -> dict[str, np.ndarray]:
         members = np.flatnonzero(labels == c)
         members = members[rng.permutation(len(members))]
         if len(members) < n_train + n_valid:
-            logger.warning("imfdb_age reference split: %s has %d images, fewer than %d", label, len(members), n_train + n_valid)
+            logger.warning(
+                "imfdb_age reference split: %s has %d images, fewer than %d", label, len(members), n_train + n_valid
+            )
         train.append(members[:n_train])
         valid.append(members[n_train : n_train + n_valid])
     return {"train": np.concatenate(train), "validation": np.concatenate(valid), "all": np.arange(len(labels))}

@@ -96,7 +96,9 @@ def load(
             listed = [image for image, _ in _read_labels(base / name)]
             unknown = [image for image in listed if image not in position]
             if unknown:
-                raise ValueError(f"{base / name} lists {unknown[0]!r} (and {len(unknown) - 1} more) not in All_labels.txt")
+                raise ValueError(
+                    f"{base / name} lists {unknown[0]!r} (and {len(unknown) - 1} more) not in All_labels.txt"
+                )
             splits[part] = np.asarray([position[image] for image in listed], dtype=np.int64)
         if validation_fraction:
             keep, held = train_test_split_indices(len(splits["train"]), validation_fraction, seed)

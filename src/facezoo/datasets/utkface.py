@@ -67,7 +67,9 @@ def load(
             names.append(name)
             rows.append(parsed)
     if skipped:
-        warnings.warn(f"UTKFace: skipped {len(skipped)} file(s) with malformed names, e.g. {skipped[0]!r}", stacklevel=3)
+        warnings.warn(
+            f"UTKFace: skipped {len(skipped)} file(s) with malformed names, e.g. {skipped[0]!r}", stacklevel=3
+        )
     ages, genders, races, stamps = zip(*rows) if rows else ((), (), (), ())
     splits = fraction_split(len(names), (validation_fraction, test_fraction), seed)
     full = FaceDataset(

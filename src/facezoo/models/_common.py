@@ -74,7 +74,11 @@ def backbone_weights_arg(backbone_weights: str | None, *, model: str, file_name:
     if os.path.exists(os.path.join(cache_dir, file_name)):
         return "imagenet"
     try:
-        keras.utils.get_file(file_name, f"https://storage.googleapis.com/tensorflow/keras-applications/{_subdir(file_name)}/{file_name}", cache_subdir="models")
+        keras.utils.get_file(
+            file_name,
+            f"https://storage.googleapis.com/tensorflow/keras-applications/{_subdir(file_name)}/{file_name}",
+            cache_subdir="models",
+        )
     except Exception as error:  # noqa: BLE001 (any failure to fetch is reported the same way)
         raise ValueError(
             f"{model}: ImageNet weights file {file_name!r} could not be downloaded ({type(error).__name__}). "

@@ -31,26 +31,34 @@ AGE_LABELS = ("YOUNG", "MIDDLE", "OLD")
 
 #: Weights trained by ``facezoo.training`` (card: ``weights/age_cnn-imfdb_age/README.md``).
 AGE_CNN_WEIGHTS = WeightsInfo(
-    tag='imfdb_age',
-    repo_id='facezoo/age_cnn-imfdb_age',
-    revision='main',
-    filename='model.weights.h5',
+    tag="imfdb_age",
+    repo_id="facezoo/age_cnn-imfdb_age",
+    revision="main",
+    filename="model.weights.h5",
     sha256="6151f2ca36d407fb80280afd85bfaf6478c240c92b5bae85c3d7ede5c1960dc3",
     file_size=2_692_744,
-    config={'variant': 'regularized', 'input_shape': (128, 128, 3), 'num_classes': 3},
-    metrics={'accuracy': 0.7355, 'macro_f1': 0.6018},
+    config={"variant": "regularized", "input_shape": (128, 128, 3), "num_classes": 3},
+    metrics={"accuracy": 0.7355, "macro_f1": 0.6018},
     split="test (stratified 10%, 1,690 images, of facezoo's IMFDB copy)",
-    dataset='imfdb_age',
+    dataset="imfdb_age",
     license="other: non-commercial research only (the dataset's terms)",
     recipe="facezoo.training recipe 'age_cnn'",
     num_params=656_579,
-    embedded='facezoo/weights/age_cnn-imfdb_age/model.weights.h5',
-    extra={'hardware': '2 CPU cores (x86-64, no GPU), TensorFlow 2.21', 'wall_time_s': 2461, 'epochs': 12, 'command': 'python -c "import facezoo.training as t; t.fit_age_cnn(\'../shared/data/imfdb-age\', \'runs/age_cnn\', variant=\'regularized\', epochs=12, seed=0)"', 'training_args': 'weights/age_cnn-imfdb_age/facezoo.json'},
+    embedded="facezoo/weights/age_cnn-imfdb_age/model.weights.h5",
+    extra={
+        "hardware": "2 CPU cores (x86-64, no GPU), TensorFlow 2.21",
+        "wall_time_s": 2461,
+        "epochs": 12,
+        "command": "python -c \"import facezoo.training as t; t.fit_age_cnn('../shared/data/imfdb-age', 'runs/age_cnn', variant='regularized', epochs=12, seed=0)\"",
+        "training_args": "weights/age_cnn-imfdb_age/facezoo.json",
+    },
 )
 
 
 def _age_outputs(num_classes: int = 3) -> tuple[OutputSpec, ...]:
-    return (OutputSpec("age", "classification", AGE_LABELS if num_classes == 3 else tuple(map(str, range(num_classes)))),)
+    return (
+        OutputSpec("age", "classification", AGE_LABELS if num_classes == 3 else tuple(map(str, range(num_classes)))),
+    )
 
 
 @register_model(

@@ -43,7 +43,7 @@ ATTRACTIVE_NET_WEIGHTS = WeightsInfo(
         "hardware": "2 CPU cores (x86-64, no GPU) shared with other training jobs, TensorFlow 2.21",
         "wall_time_s": 3447,
         "epochs": 47,
-        "command": "python -c \"import facezoo, facezoo.training as t; "
+        "command": 'python -c "import facezoo, facezoo.training as t; '
         "opts = {'protocol': 'official', 'validation_fraction': 0.1}; "
         "a = t.fit_attractive_net('../shared/data', 'runs/attractive_a', image_size=160, epochs=40, seed=0, "
         "stages='fine_tune', learning_rate=1e-3, dataset_options=opts); "

@@ -46,7 +46,11 @@ CELEBA_CNN_WEIGHTS = WeightsInfo(
 
 
 @register_model(
-    family="celeba", task="classification", outputs=_OUTPUTS, dataset="celeba", reference=REFERENCE,
+    family="celeba",
+    task="classification",
+    outputs=_OUTPUTS,
+    dataset="celeba",
+    reference=REFERENCE,
     num_params=16_510_529,
     weights=(CELEBA_CNN_WEIGHTS,),
 )
@@ -84,7 +88,11 @@ def celeba_cnn(input_shape: tuple[int, int, int] = (218, 178, 3)) -> keras.Model
 
 
 @register_model(
-    family="celeba", task="classification", outputs=_OUTPUTS, dataset="celeba", reference=REFERENCE,
+    family="celeba",
+    task="classification",
+    outputs=_OUTPUTS,
+    dataset="celeba",
+    reference=REFERENCE,
     num_params=28_118_817,
 )
 def celeba_inception_v3(

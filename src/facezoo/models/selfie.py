@@ -69,9 +69,9 @@ def _selfie_network(
             if stride != 1 or channels_change:
                 # A 3x3 kernel whenever the stride changes (also sidesteps the TF CPU crash of 1x1 stride-2 convs).
                 kernel = 3 if stride != 1 else 1
-                shortcut = layers.Conv2D(filters, kernel, strides=stride, padding="same", name=f"block{k + 1}_residual")(
-                    block_input
-                )
+                shortcut = layers.Conv2D(
+                    filters, kernel, strides=stride, padding="same", name=f"block{k + 1}_residual"
+                )(block_input)
             else:
                 shortcut = block_input
             shortcut = activation(layers.BatchNormalization()(shortcut))

@@ -54,7 +54,7 @@ UTKFACE_WEIGHTS = WeightsInfo(
         "hardware": "2 CPU cores (x86-64, no GPU) shared with other jobs, TensorFlow 2.21",
         "wall_time_s": 1017,
         "epochs": 25,
-        "command": "python -c \"import facezoo.training as t; "
+        "command": 'python -c "import facezoo.training as t; '
         "t.fit_utkface('../shared/data/UTKFace', 'runs/utkface64', image_size=64, epochs=25, seed=0)\"",
         "training_args": "weights/utkface_multitask-utkface/facezoo.json",
     },

@@ -79,6 +79,7 @@ __all__ = [
     "FACE_BACKBONE",
 ]
 
+
 def __getattr__(name: str) -> Any:
     if name == "run_recipe":  # the engine imports Keras
         return importlib.import_module("facezoo.training.engine").run_recipe

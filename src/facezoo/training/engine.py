@@ -122,7 +122,9 @@ def run_recipe(
         if not hasattr(initial_model, "_facezoo_architecture"):
             raise ValueError("model= takes a registered model name or a model built by facezoo (create_model).")
         model = initial_model._facezoo_architecture
-        built_with = {k: v for k, v in initial_model._facezoo_config.items() if k not in ("input_shape", "backbone_weights")}
+        built_with = {
+            k: v for k, v in initial_model._facezoo_config.items() if k not in ("input_shape", "backbone_weights")
+        }
         overrides = {**built_with, **overrides}
     recipe = resolve_recipe(
         recipe, model=model, epochs=epochs, batch_size=batch_size, image_size=image_size, seed=seed, **overrides
@@ -138,7 +140,9 @@ def run_recipe(
         )
     use_mixed = use_mixed_precision(mixed_precision)
     if "://" in os.fspath(output_dir):
-        raise ValueError(f"output_dir {os.fspath(output_dir)!r} is a URL; mount the bucket (e.g. with gcsfuse) and pass its path.")
+        raise ValueError(
+            f"output_dir {os.fspath(output_dir)!r} is a URL; mount the bucket (e.g. with gcsfuse) and pass its path."
+        )
     shared_dir = output_dir = Path(output_dir)
     args = training_args(recipe, limit, replicas, type(strategy).__name__, use_mixed, data_dir)
     if not is_chief(strategy):  # Other workers write to a temporary folder, removed at the end.
@@ -199,7 +203,9 @@ def run_recipe(
             shutil.rmtree(previous, ignore_errors=True)
         if output_dir != shared_dir:  # Another worker's result points at the chief's files.
             result = dataclasses.replace(
-                result, output_dir=shared_dir, best_weights=shared_dir / tracker.best_path.name,
+                result,
+                output_dir=shared_dir,
+                best_weights=shared_dir / tracker.best_path.name,
                 pretrained_dir=shared_dir / pretrained.name,
             )
         return result
@@ -246,9 +252,17 @@ def _run_stage(
     if initial_epoch < stage.epochs:
         kinds = output_kinds(net)
         seed = recipe.seed + 1000 * recipe.stages.index(stage) + initial_epoch
-        train = data.pipeline(recipe.splits[0], size, recipe.batch_size, kinds, training=True, augmentation=stage.augmentation, seed=seed)
+        train = data.pipeline(
+            recipe.splits[0], size, recipe.batch_size, kinds, training=True, augmentation=stage.augmentation, seed=seed
+        )
         val = data.pipeline(
-            recipe.splits[1], size, recipe.batch_size, kinds, training=False, augmentation=None, seed=seed,
+            recipe.splits[1],
+            size,
+            recipe.batch_size,
+            kinds,
+            training=False,
+            augmentation=None,
+            seed=seed,
             replicas=strategy.num_replicas_in_sync,
         )
         callbacks = stage_callbacks(stage, tracker, [row[stage.monitor] for row in state.get("history", [])])
@@ -256,8 +270,13 @@ def _run_stage(
             if data.on_error == "skip":  # skipping makes the epoch length unknown in advance, as Keras then warns
                 warnings.filterwarnings("ignore", message="Your input ran out of data")
             net.fit(
-                train, validation_data=val, epochs=stage.epochs, initial_epoch=initial_epoch, callbacks=callbacks,
-                shuffle=False, verbose=options.get("verbose", "auto"),
+                train,
+                validation_data=val,
+                epochs=stage.epochs,
+                initial_epoch=initial_epoch,
+                callbacks=callbacks,
+                shuffle=False,
+                verbose=options.get("verbose", "auto"),
             )
     tracker.finish_stage(net, stage.name)
     return net

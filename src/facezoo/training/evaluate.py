@@ -127,7 +127,11 @@ class Evaluation:
         fig, axes = plt.subplots(1, len(heads), figsize=(5 * len(heads), 3.5), squeeze=False)
         for ax, head in zip(axes[0], heads):
             ax.hist(self.targets[head] - self.predictions[head], bins=bins, color="tab:blue", alpha=0.8)
-            ax.set(xlabel=f"{head} error (target - prediction)", ylabel="images", title=f"{head}: MAE {self.metrics[head]['mae']:.3f}")
+            ax.set(
+                xlabel=f"{head} error (target - prediction)",
+                ylabel="images",
+                title=f"{head}: MAE {self.metrics[head]['mae']:.3f}",
+            )
         fig.tight_layout()
         fig.savefig(path, dpi=100)
         plt.close(fig)
@@ -390,7 +394,11 @@ def _groups(dataset: Any, names: list[str]) -> dict[str, tuple[np.ndarray, tuple
 
 
 def _group_table(
-    spec: OutputSpec, truth: np.ndarray, predicted: np.ndarray, group: tuple[np.ndarray, tuple[str, ...] | None], name: str
+    spec: OutputSpec,
+    truth: np.ndarray,
+    predicted: np.ndarray,
+    group: tuple[np.ndarray, tuple[str, ...] | None],
+    name: str,
 ) -> Table:
     values, labels = group
     rows: list[tuple[Any, ...]] = []

@@ -415,9 +415,7 @@ UTKFACE = Recipe(
 _FACE_AUGMENTATION = Augmentation(
     horizontal_flip=True, rotation_range=10, width_shift_range=0.1, height_shift_range=0.1, zoom_range=0.1
 )
-_FACE_LOSSES = {
-    "age": Loss("huber", delta=5.0), "gender": _CE, "race": _CE, "age_class": _CE, "beauty": Loss("mse")
-}
+_FACE_LOSSES = {"age": Loss("huber", delta=5.0), "gender": _CE, "race": _CE, "age_class": _CE, "beauty": Loss("mse")}
 #: Each head's loss counts only the images labelled for it (a quarter to a half of a batch; a ninth for beauty),
 #: so the weights bring the heads' contributions to similar scales: age's Huber is ~5 x years of error.
 _FACE_LOSS_WEIGHTS = {"age": 0.15, "gender": 2.0, "race": 2.0, "age_class": 1.0, "beauty": 10.0}
@@ -464,7 +462,9 @@ def _face_fine_tune(losses: Mapping[str, Loss], loss_weights: Mapping[str, float
         image_size=(96, 96),
         freeze_backbone=False,
     )
-    return low, replace(low, name="128px", epochs=2, optimizer=Optimizer("adam", 1e-4, schedule="cosine"), image_size=None)
+    return low, replace(
+        low, name="128px", epochs=2, optimizer=Optimizer("adam", 1e-4, schedule="cosine"), image_size=None
+    )
 
 
 #: facezoo's IMFDB age-class model on the face backbone (the write-up's models are AGE and AGE_VGG16).
@@ -547,14 +547,21 @@ def resolve_recipe(
         elif key in ("splits", "dataset_options"):
             changes[key] = tuple(value) if key == "splits" else value
         elif key != "stages":
-            allowed = sorted({*info.default_config} - {"input_shape"} | stage_fields | optimizer_fields | {"stages", "splits", "dataset_options"})
+            allowed = sorted(
+                {*info.default_config} - {"input_shape"}
+                | stage_fields
+                | optimizer_fields
+                | {"stages", "splits", "dataset_options"}
+            )
             raise ValueError(f"Unknown override {key!r} for recipe {recipe.name!r}; allowed: {', '.join(allowed)}.")
     stages = recipe.stages
     if "stages" in overrides:
         wanted = [overrides["stages"]] if isinstance(overrides["stages"], str) else list(overrides["stages"])
         unknown = [s for s in wanted if s not in {stage.name for stage in stages}]
         if unknown or not wanted:
-            raise ValueError(f"Unknown stages {unknown or wanted}; recipe {recipe.name!r} has {[s.name for s in stages]}.")
+            raise ValueError(
+                f"Unknown stages {unknown or wanted}; recipe {recipe.name!r} has {[s.name for s in stages]}."
+            )
         stages = tuple(stage for stage in stages if stage.name in wanted)
     size = None
     if image_size is not None:
