@@ -26,6 +26,7 @@ __all__ = [
     "load_image",
     "expand_image_paths",
     "predict",
+    "forward",
     "decode_output",
     "output_specs",
     "is_single_image",
