@@ -109,6 +109,7 @@ def test_save_pretrained_writes_keras_layout_facezoo_json_and_card(saved, model,
         "batch_norm": True,
         "input_shape": [32, 32, 3],
         "leaky_relu_alpha": 0.3,
+        "freeze_backbone": False,
     }
     assert meta["input"]["shape"] == [32, 32, 3]
     popularity = {"name": "popularity", "kind": "regression", "labels": [], "units": "popularity score"}

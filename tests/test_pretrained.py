@@ -106,8 +106,8 @@ def test_pretrained_loads_offline_with_no_endpoint(tmp_path):
 
 
 def test_pretrained_rejects_a_contradicting_config():
-    with pytest.raises(ValueError, match="input_shape"):
-        facezoo.models.utkface_multitask(pretrained=True, input_shape=(128, 128, 3))
+    with pytest.raises(ValueError, match="width=16 .weights: 32.* change the architecture"):
+        facezoo.models.utkface_multitask(pretrained=True, width=16)
 
 
 #: Plausible range of each regression head's prediction on a real adult face.

@@ -11,15 +11,17 @@ from typing import Any
 from facezoo import models  # noqa: F401  (registers every builder)
 from facezoo._registry import list_models, model_info
 from facezoo._version import __version__
-from facezoo.factory import create_model
-from facezoo.specs import ModelInfo, OutputSpec, WeightsInfo
+from facezoo.factory import create_model, feature_extractor
+from facezoo.specs import FeatureInfo, ModelInfo, OutputSpec, WeightsInfo
 
 __all__ = [
     "__version__",
+    "FeatureInfo",
     "ModelInfo",
     "OutputSpec",
     "WeightsInfo",
     "create_model",
+    "feature_extractor",
     "list_models",
     "model_info",
     "evaluate",

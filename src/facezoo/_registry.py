@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from facezoo._features import features_model, head_layers, transfer_weights
 from facezoo.pretrained import load_registered_weights
-from facezoo.specs import ModelInfo, OutputSpec, WeightsInfo
+from facezoo.specs import FeatureInfo, ModelInfo, OutputSpec, WeightsInfo, resize_heads
 
 if TYPE_CHECKING:
     import keras
@@ -36,6 +37,8 @@ __all__ = [
     "resolve_weights",
     "parse_source",
     "build_model",
+    "cut_features",
+    "outputs_at",
 ]
 
 _BUILDERS: dict[str, Callable[..., keras.Model]] = {}
@@ -50,11 +53,16 @@ def register_model(
     dataset: str,
     reference: str,
     num_params: int,
+    features: tuple[FeatureInfo, ...] = (),
+    pooled: bool = False,
     weights: tuple[WeightsInfo, ...] = (),
 ) -> Callable[[Callable[..., keras.Model]], Callable[..., keras.Model]]:
-    """Register a builder; its signature's defaults become the model's default config.
+    """Register a builder; its signature's defaults become the model's default config. ``features`` are its
+    backbone's feature maps at that config (the builder records their layers with
+    ``facezoo._features.record_backbone``); ``pooled`` says its heads see globally pooled features.
 
-    The returned builder takes ``pretrained=False`` first: ``True`` loads the default weights, a string picks a tag.
+    The returned builder takes ``pretrained=False`` first: ``True`` loads the default weights, a string picks a tag;
+    and ``features_only=False`` (see :func:`build_model`).
     """
 
     def decorator(fn: Callable[..., keras.Model]) -> Callable[..., keras.Model]:
@@ -77,15 +85,18 @@ def register_model(
             default_config=defaults,
             num_params=num_params,
             weights={w.tag: w for w in weights},
+            feature_info=tuple(features),
+            pooled=pooled,
         )
 
         @functools.wraps(fn)
-        def builder(pretrained: bool | str = False, **config: Any) -> keras.Model:
-            return build_model(name, pretrained, **config)
+        def builder(pretrained: bool | str = False, *, features_only: bool = False, **config: Any) -> keras.Model:
+            return build_model(name, pretrained, features_only=features_only, **config)
 
         builder.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
             [inspect.Parameter("pretrained", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=False)]
             + [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in inspect.signature(fn).parameters.values()]
+            + [inspect.Parameter("features_only", inspect.Parameter.KEYWORD_ONLY, default=False)]
         )
         _BUILDERS[name] = fn
         return builder
@@ -149,38 +160,118 @@ def build_model(
     name: str,
     pretrained: bool | str = False,
     *,
+    features_only: bool = False,
     force_download: bool = False,
     endpoint: str | None = None,
     **config: Any,
 ) -> keras.Model:
     """Build registered model ``name`` with builder arguments ``config``; ``pretrained=True`` loads its default
     weights, a string the weights of that tag (checked by sha256). The model records its builder and config for
-    :func:`facezoo.hub.save_pretrained`. Raises ``ValueError`` on unknown arguments or a config the weights were not
-    trained with."""
+    :func:`facezoo.hub.save_pretrained`.
+
+    With pretrained weights, ``config`` may differ from the weights' own in the model's adaptable arguments
+    (:attr:`facezoo.ModelInfo.adaptable`): ``num_classes`` re-initialises the heads it resizes (their labels
+    become ``"0"``, ``"1"``, ...) and every other layer loads; ``input_shape`` (models whose heads see pooled
+    features), ``freeze_backbone`` and ``dropout`` load every weight. ``features_only=True`` returns the backbone's
+    feature maps instead (see :func:`cut_features`), at any ``input_shape``.
+
+    Raises:
+        ValueError: unknown arguments, ``num_classes`` on a model or head without classes, or a config the weights
+            cannot load into (each message says what to do).
+    """
     info = _info(name)
     unknown = sorted(set(config) - set(info.default_config))
+    if "num_classes" in unknown:
+        resize_heads(info.outputs, config["num_classes"], model=name)  # raises: no classification head
     if unknown:
         raise ValueError(
             f"{name}() got unknown config {', '.join(unknown)}; allowed: {', '.join(info.default_config)}."
         )
-    if not pretrained:
-        return _record_config(_BUILDERS[name](**config), name, {**info.default_config, **config})
-    weights = resolve_weights(name, pretrained)
-    conflicts = {
-        k: v for k, v in config.items() if k in weights.config and _normalise(weights.config[k]) != _normalise(v)
-    }
-    if conflicts:
-        detail = ", ".join(f"{k}={v!r} (weights: {weights.config[k]!r})" for k, v in conflicts.items())
+    if features_only and config.get("num_classes") is not None:
         raise ValueError(
-            f"{name}.{weights.tag} was trained with a different config: {detail}. "
-            "Drop those arguments, or build with pretrained=False."
+            "features_only=True returns the backbone's feature maps, which have no heads: drop num_classes."
         )
+    if pretrained:
+        model = _build_pretrained(
+            info, pretrained, config, features_only=features_only, force_download=force_download, endpoint=endpoint
+        )
+    else:
+        model = _record_config(_BUILDERS[name](**config), name, {**info.default_config, **config})
+    return cut_features(model) if features_only else model
+
+
+def _build_pretrained(
+    info: ModelInfo, pretrained: bool | str, config: dict[str, Any], *, features_only: bool, **download: Any
+) -> keras.Model:
+    """The whole model at ``config`` with the weights ``pretrained`` names loaded into every layer but the heads
+    ``num_classes`` resizes (and, with ``features_only``, the layers after the backbone)."""
+    name = info.name
+    weights = resolve_weights(name, pretrained)
     if config.get("backbone_weights"):
         raise ValueError("backbone_weights cannot be combined with pretrained weights; pass one of them.")
+    trained = {**info.default_config, **weights.config}
+    changed = {k: v for k, v in config.items() if _normalise(v) != _normalise(trained[k])}
+    _check_adaptable(info, weights, changed, features_only=features_only)
     resolved = {**weights.config, **config}
     model = _record_config(_BUILDERS[name](**resolved), name, {**info.default_config, **resolved})
-    load_registered_weights(model, weights, force_download=force_download, endpoint=endpoint)
-    return record_measurement(model, weights.dataset, weights.dataset_options)
+    if not {"num_classes", "input_shape"} & set(changed):
+        load_registered_weights(model, weights, **download)
+        return record_measurement(model, weights.dataset, weights.dataset_options)
+    # Weight shapes change: load the weights into a build of their own config, then copy every layer that fits.
+    donor = _BUILDERS[name](**weights.config)
+    load_registered_weights(donor, weights, **download)
+    loaded = transfer_weights(donor, model)
+    resized = [new.name for old, new in zip(outputs_at(name, trained), outputs_at(name, resolved)) if old != new]
+    heads = head_layers(model, info.outputs[0].name)
+    fresh = {id(w) for head in resized for w in heads[head].weights}  # the resized heads start anew
+    needed = features_model(model).layers if features_only else model.layers
+    missing = [layer.name for layer in needed if any(id(w) not in loaded | fresh for w in layer.weights)]
+    if missing:
+        raise ValueError(
+            f"{name}.{weights.tag}: layers {', '.join(missing)} have weights of other shapes at this config; build "
+            "with pretrained=False."
+        )
+    return model if resized else record_measurement(model, weights.dataset, weights.dataset_options)
+
+
+def _check_adaptable(info: ModelInfo, weights: WeightsInfo, changed: Mapping[str, Any], *, features_only: bool) -> None:
+    """Raise a one-line ``ValueError`` if the weights cannot load with the ``changed`` config arguments."""
+    name, tag = info.name, weights.tag
+    fixed = {k: v for k, v in changed.items() if k not in info.adaptable}
+    if "input_shape" in fixed and features_only:
+        del fixed["input_shape"]  # the backbone's convolutions take any size
+    if "input_shape" in fixed:
+        height, width = weights.config.get("input_shape", info.input_shape)[:2]
+        raise ValueError(
+            f"{name}.{tag} fits {height}x{width} inputs only: {name} flattens its last feature map into a Dense "
+            f"layer, whose weights depend on the input size. Resize images to {height}x{width} (facezoo.predict "
+            "does), or take the backbone's features, which fit any size (features_only=True or "
+            "facezoo.feature_extractor)."
+        )
+    if fixed:
+        detail = ", ".join(
+            f"{k}={v!r} (weights: {weights.config.get(k, info.default_config[k])!r})" for k, v in fixed.items()
+        )
+        adaptable = ", ".join(info.adaptable) or "none"
+        raise ValueError(
+            f"{name}.{tag} was trained with a different config: {detail}. Those arguments change the architecture: "
+            f"drop them, or build with pretrained=False (arguments the weights adapt to: {adaptable})."
+        )
+
+
+def cut_features(model: keras.Model) -> keras.Model:
+    """The backbone of a facezoo model as a model of its own, sharing its layers and weights: it maps images to the
+    backbone's feature maps, a list by increasing stride, and its ``feature_info`` attribute holds the
+    :class:`~facezoo.FeatureInfo` (channels, stride) of each."""
+    features = features_model(model)
+    object.__setattr__(features, "_facezoo_architecture", getattr(model, "_facezoo_architecture", model.name))
+    return features
+
+
+def outputs_at(name: str, config: Mapping[str, Any]) -> tuple[OutputSpec, ...]:
+    """The outputs of model ``name`` built with ``config``: the registry's, with the heads ``num_classes`` resizes
+    labelled ``"0"``, ``"1"``, ..."""
+    return resize_heads(_info(name).outputs, config.get("num_classes"), model=name)
 
 
 def _record_config(model: keras.Model, name: str, config: dict[str, Any]) -> keras.Model:

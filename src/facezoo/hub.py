@@ -40,7 +40,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from facezoo import _citations
-from facezoo._registry import build_model, list_models, model_info, parse_source, record_measurement
+from facezoo._registry import build_model, list_models, model_info, outputs_at, parse_source, record_measurement
 from facezoo._version import __version__
 from facezoo.pretrained import (
     RETRIES_ENV,
@@ -649,16 +649,11 @@ def _inference_copy(model: keras.Model, architecture: str, config: Mapping[str, 
 
 
 def _output_specs(architecture: str, config: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The registry's output specs of ``architecture``, with labels replaced by indices where ``config`` changed
-    the number of classes."""
-    specs: list[dict[str, Any]] = []
-    for spec in model_info(architecture).outputs:
-        specs.append({"name": spec.name, "kind": spec.kind, "labels": list(spec.labels), "units": spec.units})
-    num_classes = config.get("num_classes")
-    if isinstance(num_classes, int) and len(specs) == 1 and specs[0]["kind"] == "classification":
-        if len(specs[0]["labels"]) != num_classes:
-            specs[0]["labels"] = [str(i) for i in range(num_classes)]
-    return specs
+    """The output specs of ``architecture`` at ``config``: labels are indices for heads ``num_classes`` resized."""
+    return [
+        {"name": spec.name, "kind": spec.kind, "labels": list(spec.labels), "units": spec.units}
+        for spec in outputs_at(architecture, config)
+    ]
 
 
 def _metadata(

@@ -10,25 +10,31 @@ from __future__ import annotations
 from facezoo._registry import (
     ModelSource,
     build_model,
+    cut_features,
     list_models,
     measured_on,
     model_info,
+    outputs_at,
     parse_source,
     record_measurement,
     register_model,
     resolve_weights,
 )
-from facezoo.factory import create_model
-from facezoo.specs import OUTPUT_KINDS, TASKS, ModelInfo, OutputSpec, WeightsInfo
+from facezoo.factory import create_model, feature_extractor
+from facezoo.specs import ADAPTABLE, OUTPUT_KINDS, TASKS, FeatureInfo, ModelInfo, OutputSpec, WeightsInfo
 
 __all__ = [
     "OutputSpec",
+    "FeatureInfo",
     "WeightsInfo",
     "ModelInfo",
     "ModelSource",
     "register_model",
     "list_models",
     "create_model",
+    "feature_extractor",
+    "cut_features",
+    "outputs_at",
     "model_info",
     "resolve_weights",
     "parse_source",
@@ -37,4 +43,5 @@ __all__ = [
     "measured_on",
     "TASKS",
     "OUTPUT_KINDS",
+    "ADAPTABLE",
 ]

@@ -1,5 +1,5 @@
-"""Model specs: what a model outputs (:class:`OutputSpec`), its pretrained weights (:class:`WeightsInfo`) and
-everything known about it without building it (:class:`ModelInfo`).
+"""Model specs: what a model outputs (:class:`OutputSpec`), its backbone's feature maps (:class:`FeatureInfo`), its
+pretrained weights (:class:`WeightsInfo`) and everything known about it without building it (:class:`ModelInfo`).
 
 The bottom layer of facezoo: this module imports nothing else of facezoo at import time, and no TensorFlow.
 """
@@ -14,10 +14,23 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from facezoo.geometry import FaceGeometry
 
-__all__ = ["TASKS", "OUTPUT_KINDS", "OutputSpec", "WeightsInfo", "ModelInfo"]
+__all__ = [
+    "TASKS",
+    "OUTPUT_KINDS",
+    "ADAPTABLE",
+    "OutputSpec",
+    "FeatureInfo",
+    "WeightsInfo",
+    "ModelInfo",
+    "resize_heads",
+]
 
 TASKS = ("regression", "classification", "multi-task classification")
 OUTPUT_KINDS = ("regression", "binary", "classification")
+#: Builder arguments that pretrained weights still load with when they differ from the weights' config:
+#: ``num_classes`` (re-initialises the heads it resizes), ``input_shape`` (for models whose heads see globally pooled
+#: features, :attr:`ModelInfo.pooled`), ``freeze_backbone`` and ``dropout`` (no weights depend on them).
+ADAPTABLE = ("num_classes", "input_shape", "freeze_backbone", "dropout")
 
 
 def _frozen(mapping: Mapping | None) -> Mapping:
@@ -50,6 +63,58 @@ class OutputSpec:
     def width(self) -> int:
         """Number of values this output has per image."""
         return len(self.labels) if self.kind == "classification" else 1
+
+
+def resize_heads(
+    outputs: tuple[OutputSpec, ...], num_classes: int | Mapping[str, int] | None, *, model: str
+) -> tuple[OutputSpec, ...]:
+    """``outputs`` with the classification heads that ``num_classes`` names resized: an int for a model with one
+    classification head, ``{head: classes}`` for any model. A head whose class count changes gets the labels
+    ``"0"``, ``"1"``, ...; ``None`` changes nothing. Raises ``ValueError`` (one line, saying what applies) for a
+    regression or binary head, an unknown head, or a count below 2."""
+    if num_classes is None:
+        return outputs
+    classifiers = [spec.name for spec in outputs if spec.kind == "classification"]
+    if not classifiers:
+        kinds = ", ".join(f"{spec.name} ({spec.kind})" for spec in outputs)
+        raise ValueError(
+            f"{model} has no classification head (outputs: {kinds}), so num_classes does not apply; for features to "
+            f"train a head of your own on, use facezoo.feature_extractor({model!r})."
+        )
+    if not isinstance(num_classes, Mapping):
+        if len(classifiers) > 1:
+            raise ValueError(
+                f"{model} has several classification heads ({', '.join(classifiers)}): give num_classes per head, "
+                f"e.g. num_classes={{{classifiers[-1]!r}: {num_classes!r}}}."
+            )
+        num_classes = {classifiers[0]: num_classes}
+    for head, count in num_classes.items():
+        if head not in classifiers:
+            other = {spec.name: spec.kind for spec in outputs}.get(head)
+            what = f"{model}: head {head!r} is {other}" if other else f"{model} has no head {head!r}"
+            raise ValueError(f"{what}; num_classes applies to its classification heads: {', '.join(classifiers)}.")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 2:
+            raise ValueError(f"{model}: num_classes of head {head!r} must be an integer >= 2, got {count!r}.")
+    return tuple(
+        OutputSpec(spec.name, spec.kind, tuple(map(str, range(num_classes[spec.name]))), spec.units)
+        if spec.name in num_classes and num_classes[spec.name] != spec.width
+        else spec
+        for spec in outputs
+    )
+
+
+@dataclass(frozen=True)
+class FeatureInfo:
+    """One feature map of a model's backbone, as ``features_only=True`` returns them (timm's ``feature_info``).
+
+    Attributes:
+        channels: Channels of the map.
+        stride: How many input pixels one step of the map spans (timm's ``reduction``); its height is about the
+            input's divided by the stride (exactly, rounded up, where the backbone pads its convolutions).
+    """
+
+    channels: int
+    stride: int
 
 
 @dataclass(frozen=True)
@@ -125,6 +190,9 @@ class ModelInfo:
         default_config: The builder's keyword arguments and their defaults.
         num_params: Parameter count at the default config.
         weights: Weight tag -> :class:`WeightsInfo`.
+        feature_info: The backbone's feature maps at the default config, by increasing stride: what
+            ``features_only=True`` returns.
+        pooled: Whether the heads see globally pooled features, so that the weights fit any input size.
     """
 
     name: str
@@ -137,6 +205,8 @@ class ModelInfo:
     default_config: Mapping[str, Any]
     num_params: int
     weights: Mapping[str, WeightsInfo] = field(default_factory=dict)
+    feature_info: tuple[FeatureInfo, ...] = ()
+    pooled: bool = False
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -148,6 +218,20 @@ class ModelInfo:
     def default_weights(self) -> WeightsInfo | None:
         """The weights ``pretrained=True`` loads (the first registered tag), or ``None``."""
         return next(iter(self.weights.values()), None)
+
+    @property
+    def adaptable(self) -> tuple[str, ...]:
+        """The builder arguments (of :data:`ADAPTABLE`) that pretrained weights still load with when they differ from
+        the weights' config; ``input_shape`` only for :attr:`pooled` models."""
+        return tuple(key for key in ADAPTABLE if key in self.default_config and (key != "input_shape" or self.pooled))
+
+    @property
+    def embedding_size(self) -> int:
+        """Size of the pooled embedding :func:`facezoo.feature_extractor` returns at the default config: the
+        channels of the last feature map."""
+        if not self.feature_info:
+            raise ValueError(f"{self.name} declares no backbone feature maps, so it has no embedding.")
+        return self.feature_info[-1].channels
 
     @property
     def face_geometry(self) -> FaceGeometry | None:

@@ -1,13 +1,27 @@
-"""Helpers shared by the model families: config validation and the in-model input scaling."""
+"""Helpers shared by the model families: config validation, the in-model input scaling and the MobileNetV2
+backbone."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
+from facezoo._features import record_backbone
+from facezoo.specs import FeatureInfo
+
 if TYPE_CHECKING:
     import keras
 
     from facezoo.specs import OutputSpec
+
+#: keras.applications' MobileNetV2: the layer ending each stride's blocks, and the stride.
+MOBILENET_V2_TAPS = (
+    ("expanded_conv_project_BN", 2),
+    ("block_2_add", 4),
+    ("block_5_add", 8),
+    ("block_12_add", 16),
+    ("out_relu", 32),
+)
+MOBILENET_V2_FEATURES = tuple(FeatureInfo(c, s) for c, (_, s) in zip((16, 24, 32, 96, 1280), MOBILENET_V2_TAPS))
 
 
 def check_input_shape(input_shape: Sequence[int], *, min_size: int, model: str) -> tuple[int, int, int]:
@@ -131,7 +145,8 @@ def mobilenet_v2_with_heads(
     softmax for classification, linear for regression (``offset + scale * z`` with ``priors[head]``, so an untrained
     head starts near the data's mean and spread); a single head is the model's only output, several a dict. Inputs
     in [0, 255] are scaled to [-1, 1] inside.
-    ``backbone_weights`` as for :func:`backbone_weights_arg` and :func:`copy_backbone_weights`."""
+    ``backbone_weights`` as for :func:`backbone_weights_arg` and :func:`copy_backbone_weights`; the feature maps are
+    :data:`MOBILENET_V2_TAPS`."""
     import keras
     from keras import layers
 
@@ -145,7 +160,6 @@ def mobilenet_v2_with_heads(
         if isinstance(layer, layers.BatchNormalization):
             layer.momentum = 0.99
     copy_backbone_weights(backbone, backbone_weights, model=name)
-    backbone.trainable = not freeze_backbone
     features = layers.Dropout(dropout, name="head_dropout")(backbone(x))
     outputs = {}
     for spec in heads:
@@ -155,7 +169,8 @@ def mobilenet_v2_with_heads(
             outputs[spec.name] = layers.Rescaling(scale, offset=offset, name=spec.name)(z)
         else:
             outputs[spec.name] = layers.Dense(len(spec.labels), activation="softmax", name=spec.name)(features)
-    return keras.Model(inputs, outputs if len(outputs) > 1 else next(iter(outputs.values())), name=name)
+    model = keras.Model(inputs, outputs if len(outputs) > 1 else next(iter(outputs.values())), name=name)
+    return record_backbone(model, MOBILENET_V2_TAPS, freeze_backbone=freeze_backbone)
 
 
 def mobilenet_v2_file(shape: tuple[int, int, int]) -> str:

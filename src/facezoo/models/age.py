@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from facezoo._features import record_backbone
 from facezoo._registry import register_model
 from facezoo.models._common import (
+    MOBILENET_V2_FEATURES,
     backbone_weights_arg,
     check_choice,
     check_input_shape,
@@ -19,7 +21,7 @@ from facezoo.models._common import (
     mobilenet_v2_with_heads,
     scaled_input,
 )
-from facezoo.specs import OutputSpec, WeightsInfo
+from facezoo.specs import FeatureInfo, OutputSpec, WeightsInfo, resize_heads
 
 if TYPE_CHECKING:
     import keras
@@ -27,6 +29,10 @@ if TYPE_CHECKING:
 REFERENCE = "001: Age detection of Indian actors (IMFDB), small CNN and VGG16 transfer"
 FACEZOO_REFERENCE = "facezoo: MobileNetV2 from the face backbone, fine-tuned on IMFDB age classes (no write-up)"
 AGE_LABELS = ("YOUNG", "MIDDLE", "OLD")
+AGE_OUTPUTS = (OutputSpec("age", "classification", AGE_LABELS),)
+#: Filters of age_cnn's five Conv3x3 + MaxPool stages, and of VGG16's five blocks.
+AGE_CNN_FILTERS = (32, 64, 128, 128, 128)
+VGG16_FILTERS = (64, 128, 256, 512, 512)
 
 
 #: Weights trained by ``facezoo.training`` (card: ``weights/age_cnn-imfdb_age/README.md``).
@@ -55,23 +61,21 @@ AGE_CNN_WEIGHTS = WeightsInfo(
 )
 
 
-def _age_outputs(num_classes: int = 3) -> tuple[OutputSpec, ...]:
-    return (
-        OutputSpec("age", "classification", AGE_LABELS if num_classes == 3 else tuple(map(str, range(num_classes)))),
-    )
-
-
 @register_model(
     family="age",
     task="classification",
-    outputs=_age_outputs(),
+    outputs=AGE_OUTPUTS,
     dataset="imfdb_age",
     reference=REFERENCE,
     num_params=652_611,
+    features=tuple(FeatureInfo(filters, 2 ** (i + 1)) for i, filters in enumerate(AGE_CNN_FILTERS)),
     weights=(AGE_CNN_WEIGHTS,),
 )
 def age_cnn(
-    variant: str = "baseline", input_shape: tuple[int, int, int] = (128, 128, 3), num_classes: int = 3
+    variant: str = "baseline",
+    input_shape: tuple[int, int, int] = (128, 128, 3),
+    num_classes: int = 3,
+    freeze_backbone: bool = False,
 ) -> keras.Model:
     """Five Conv3x3 (32-64-128-128-128, valid, ReLU) + MaxPool stages -> Dense512 -> softmax.
 
@@ -83,6 +87,7 @@ def age_cnn(
         variant: ``"baseline"`` (652,611 parameters) or ``"regularized"``.
         input_shape: RGB input (height, width, 3), floats in [0, 255], scaled by 1/255 inside.
         num_classes: Output classes; 3 means YOUNG, MIDDLE, OLD in that order.
+        freeze_backbone: Freeze the convolution stages (the backbone; the dense layers train).
 
     Returns:
         A model mapping images to class probabilities, shape (N, num_classes).
@@ -97,11 +102,11 @@ def age_cnn(
     regularized = variant == "regularized"
 
     inputs, x = scaled_input(shape, scale=1.0 / 255)
-    for filters in (32, 64, 128, 128, 128):
+    for stage, filters in enumerate(AGE_CNN_FILTERS, 1):
         x = layers.Conv2D(filters, 3, activation="relu")(x)
         if regularized:
             x = layers.BatchNormalization()(x)
-        x = layers.MaxPooling2D(2)(x)
+        x = layers.MaxPooling2D(2, name=f"pool{stage}")(x)
     x = layers.Flatten()(x)
     if regularized:
         x = layers.Dropout(0.3)(x)
@@ -110,16 +115,18 @@ def age_cnn(
         x = layers.BatchNormalization()(x)
         x = layers.Dropout(0.3)(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="age")(x)
-    return keras.Model(inputs, outputs, name=name)
+    taps = [(f"pool{stage}", 2**stage) for stage in range(1, 6)]
+    return record_backbone(keras.Model(inputs, outputs, name=name), taps, freeze_backbone=freeze_backbone)
 
 
 @register_model(
     family="age",
     task="classification",
-    outputs=_age_outputs(),
+    outputs=AGE_OUTPUTS,
     dataset="imfdb_age",
     reference=REFERENCE,
     num_params=16_812_867,
+    features=tuple(FeatureInfo(filters, 2 ** (i + 1)) for i, filters in enumerate(VGG16_FILTERS)),
 )
 def age_vgg16(
     input_shape: tuple[int, int, int] = (128, 128, 3),
@@ -156,21 +163,23 @@ def age_vgg16(
     x = layers.Rescaling(1.0, offset=[-103.939, -116.779, -123.68], name="input_scaling")(x)
     backbone = keras.applications.VGG16(include_top=False, weights=weights, input_shape=shape)
     copy_backbone_weights(backbone, backbone_weights, model=name)
-    backbone.trainable = not freeze_backbone
     x = backbone(x)
     x = layers.Flatten()(x)
     x = layers.Dense(256, activation="relu")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="age")(x)
-    return keras.Model(inputs, outputs, name=name)
+    taps = [(f"block{block}_pool", 2**block) for block in range(1, 6)]
+    return record_backbone(keras.Model(inputs, outputs, name=name), taps, freeze_backbone=freeze_backbone)
 
 
 @register_model(
     family="age",
     task="classification",
-    outputs=_age_outputs(),
+    outputs=AGE_OUTPUTS,
     dataset="imfdb_age",
     reference=FACEZOO_REFERENCE,
     num_params=2_261_827,
+    features=MOBILENET_V2_FEATURES,
+    pooled=True,
 )
 def age_mobilenet_v2(
     input_shape: tuple[int, int, int] = (128, 128, 3),
@@ -198,7 +207,7 @@ def age_mobilenet_v2(
     return mobilenet_v2_with_heads(
         name,
         input_shape,
-        _age_outputs(num_classes),
+        resize_heads(AGE_OUTPUTS, num_classes, model=name),
         dropout=dropout,
         backbone_weights=backbone_weights,
         freeze_backbone=freeze_backbone,

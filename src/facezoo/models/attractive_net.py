@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from facezoo._features import record_backbone
 from facezoo._registry import register_model
 from facezoo.models._common import (
+    MOBILENET_V2_FEATURES,
+    MOBILENET_V2_TAPS,
     backbone_weights_arg,
     check_input_shape,
     copy_backbone_weights,
@@ -63,6 +66,8 @@ ATTRACTIVE_NET_WEIGHTS = WeightsInfo(
     dataset="scut_fbp5500",
     reference=REFERENCE,
     num_params=2_259_265,
+    features=MOBILENET_V2_FEATURES,
+    pooled=True,
     weights=(ATTRACTIVE_NET_WEIGHTS,),
 )
 def attractive_net(
@@ -101,6 +106,6 @@ def attractive_net(
             if isinstance(layer, layers.BatchNormalization):
                 layer.momentum = 0.99
     copy_backbone_weights(backbone, backbone_weights, model=name)
-    backbone.trainable = not freeze_backbone
     outputs = layers.Dense(1, name="beauty")(backbone(x))
-    return keras.Model(inputs, outputs, name=name)
+    model = keras.Model(inputs, outputs, name=name)
+    return record_backbone(model, MOBILENET_V2_TAPS, freeze_backbone=freeze_backbone)

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from facezoo._features import record_backbone
 from facezoo._registry import register_model
 from facezoo.models._common import backbone_weights_arg, check_input_shape, copy_backbone_weights, scaled_input
-from facezoo.specs import OutputSpec, WeightsInfo
+from facezoo.specs import FeatureInfo, OutputSpec, WeightsInfo
 
 if TYPE_CHECKING:
     import keras
@@ -52,14 +53,16 @@ CELEBA_CNN_WEIGHTS = WeightsInfo(
     dataset="celeba",
     reference=REFERENCE,
     num_params=16_510_529,
+    features=(FeatureInfo(32, 2), FeatureInfo(64, 4), FeatureInfo(128, 8)),
     weights=(CELEBA_CNN_WEIGHTS,),
 )
-def celeba_cnn(input_shape: tuple[int, int, int] = (218, 178, 3)) -> keras.Model:
+def celeba_cnn(input_shape: tuple[int, int, int] = (218, 178, 3), freeze_backbone: bool = False) -> keras.Model:
     """Conv32-MaxPool-Conv64-MaxPool-Dropout.25-Conv128-MaxPool-Dropout.25 (3x3 valid, ReLU) -> Flatten ->
     Dense256-Dropout.4-Dense128-Dropout.3 -> Dense(1, sigmoid).
 
     Args:
         input_shape: RGB input (height, width, 3) of aligned CelebA faces, floats in [0, 255], scaled by 1/255 inside.
+        freeze_backbone: Freeze the three convolution stages (the backbone; the dense layers train).
 
     Returns:
         A model mapping images to P(``Male``), shape (N, 1).
@@ -71,12 +74,12 @@ def celeba_cnn(input_shape: tuple[int, int, int] = (218, 178, 3)) -> keras.Model
     shape = check_input_shape(input_shape, min_size=22, model=name)
     inputs, x = scaled_input(shape, scale=1.0 / 255)
     x = layers.Conv2D(32, 3, activation="relu")(x)
-    x = layers.MaxPooling2D(2)(x)
+    x = layers.MaxPooling2D(2, name="pool1")(x)
     x = layers.Conv2D(64, 3, activation="relu")(x)
-    x = layers.MaxPooling2D(2)(x)
+    x = layers.MaxPooling2D(2, name="pool2")(x)
     x = layers.Dropout(0.25)(x)
     x = layers.Conv2D(128, 3, activation="relu")(x)
-    x = layers.MaxPooling2D(2)(x)
+    x = layers.MaxPooling2D(2, name="pool3")(x)
     x = layers.Dropout(0.25)(x)
     x = layers.Flatten()(x)
     x = layers.Dense(256, activation="relu")(x)
@@ -84,7 +87,8 @@ def celeba_cnn(input_shape: tuple[int, int, int] = (218, 178, 3)) -> keras.Model
     x = layers.Dense(128, activation="relu")(x)
     x = layers.Dropout(0.3)(x)
     outputs = layers.Dense(1, activation="sigmoid", name="male")(x)
-    return keras.Model(inputs, outputs, name=name)
+    taps = [("pool1", 2), ("pool2", 4), ("pool3", 8)]
+    return record_backbone(keras.Model(inputs, outputs, name=name), taps, freeze_backbone=freeze_backbone)
 
 
 @register_model(
@@ -94,6 +98,14 @@ def celeba_cnn(input_shape: tuple[int, int, int] = (218, 178, 3)) -> keras.Model
     dataset="celeba",
     reference=REFERENCE,
     num_params=28_118_817,
+    features=(
+        FeatureInfo(64, 2),
+        FeatureInfo(192, 4),
+        FeatureInfo(288, 8),
+        FeatureInfo(768, 16),
+        FeatureInfo(2048, 32),
+    ),
+    pooled=True,
 )
 def celeba_inception_v3(
     input_shape: tuple[int, int, int] = (218, 178, 3),
@@ -123,7 +135,6 @@ def celeba_inception_v3(
     inputs, x = scaled_input(shape, scale=1.0 / 127.5, offset=-1.0)
     backbone = keras.applications.InceptionV3(include_top=False, weights=weights, input_shape=shape, pooling="avg")
     copy_backbone_weights(backbone, backbone_weights, model=name)
-    backbone.trainable = not freeze_backbone
     x = backbone(x)
     x = layers.Flatten()(x)
     x = layers.BatchNormalization()(x)
@@ -133,4 +144,9 @@ def celeba_inception_v3(
     x = layers.Dense(1024, activation="relu")(x)
     x = layers.BatchNormalization()(x)
     outputs = layers.Dense(1, activation="sigmoid", name="male")(x)
-    return keras.Model(inputs, outputs, name=name)
+    # The stem's layers are unnamed in keras.applications: its feature maps are those its two max pools take.
+    stem = [
+        backbone.layers[i - 1].name for i, layer in enumerate(backbone.layers) if isinstance(layer, layers.MaxPooling2D)
+    ]
+    taps = [(stem[0], 2), (stem[1], 4), ("mixed2", 8), ("mixed7", 16), ("mixed10", 32)]
+    return record_backbone(keras.Model(inputs, outputs, name=name), taps, freeze_backbone=freeze_backbone)

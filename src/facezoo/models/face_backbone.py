@@ -7,11 +7,13 @@ folder ``fit_face_backbone`` writes; a weight name such as ``"face_mobilenet_v2.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from facezoo._registry import register_model
 from facezoo.datasets.faces import HEADS
-from facezoo.models._common import mobilenet_v2_with_heads
+from facezoo.models._common import MOBILENET_V2_FEATURES, mobilenet_v2_with_heads
+from facezoo.specs import resize_heads
 
 if TYPE_CHECKING:
     import keras
@@ -29,9 +31,15 @@ REGRESSION_PRIORS = {"age": (33.0, 20.0), "beauty": (3.0, 0.7)}
     dataset="faces",
     reference=REFERENCE,
     num_params=2_273_356,
+    features=MOBILENET_V2_FEATURES,
+    pooled=True,
 )
 def face_mobilenet_v2(
-    input_shape: tuple[int, int, int] = (128, 128, 3), dropout: float = 0.2, backbone_weights: str | None = None
+    input_shape: tuple[int, int, int] = (128, 128, 3),
+    dropout: float = 0.2,
+    backbone_weights: str | None = None,
+    freeze_backbone: bool = False,
+    num_classes: Mapping[str, int] | None = None,
 ) -> keras.Model:
     """MobileNetV2 (no top, average pooling) with one head per face label of ``facezoo.datasets.faces``.
 
@@ -45,15 +53,19 @@ def face_mobilenet_v2(
         backbone_weights: ``None`` (random init), ``"imagenet"`` (keras.applications weights: pretraining from
             ImageNet, where they can be downloaded) or the MobileNetV2 of a facezoo model (a weight name, a
             ``save_pretrained`` folder or ``hf://`` repository), e.g. an earlier face backbone to train further.
+        freeze_backbone: Freeze MobileNetV2 (only the heads train).
+        num_classes: Classes per classification head to change, e.g. ``{"race": 7}`` (labels ``"0"``, ``"1"``, ...).
 
     Returns:
         A model mapping images to a dict of the five heads.
     """
+    name = "face_mobilenet_v2"
     return mobilenet_v2_with_heads(
-        "face_mobilenet_v2",
+        name,
         input_shape,
-        HEADS,
+        resize_heads(HEADS, num_classes, model=name),
         dropout=dropout,
         backbone_weights=backbone_weights,
+        freeze_backbone=freeze_backbone,
         priors=REGRESSION_PRIORS,
     )

@@ -5,12 +5,14 @@ Reference: "Person attribute classification with DenseNet121" (HVC hackathon, 13
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Sequence
 
+from facezoo._features import record_backbone
 from facezoo._registry import register_model
 from facezoo.datasets.person_attributes import LABELS as PERSON_ATTRIBUTE_HEADS
 from facezoo.models._common import check_choice, check_input_shape, scaled_input
-from facezoo.specs import OutputSpec
+from facezoo.specs import FeatureInfo, OutputSpec, resize_heads
 
 if TYPE_CHECKING:
     import keras
@@ -20,21 +22,34 @@ REFERENCE = "002: Person attributes with DenseNet121 from scratch, 8 softmax hea
 #: The write-up's per-channel statistics (RGB, pixel values 0-255) of its training images.
 REFERENCE_CHANNEL_MEAN = (46.566, 41.469, 41.247)
 REFERENCE_CHANNEL_STD = (69.212, 63.936, 63.295)
+OUTPUTS = tuple(OutputSpec(head, "classification", labels) for head, labels in PERSON_ATTRIBUTE_HEADS.items())
+#: keras.applications' DenseNet121: the layer ending each stride's dense block, and the stride.
+DENSENET121_TAPS = (
+    ("conv1_relu", 2),
+    ("conv2_block6_concat", 4),
+    ("conv3_block12_concat", 8),
+    ("conv4_block24_concat", 16),
+    ("relu", 32),
+)
 
 
 @register_model(
     family="person_attributes",
     task="multi-task classification",
-    outputs=tuple(OutputSpec(head, "classification", labels) for head, labels in PERSON_ATTRIBUTE_HEADS.items()),
+    outputs=OUTPUTS,
     dataset="person_attributes",
     reference=REFERENCE,
     num_params=8_123_355,
+    features=tuple(FeatureInfo(c, s) for c, (_, s) in zip((64, 256, 512, 1024, 1024), DENSENET121_TAPS)),
+    pooled=True,
 )
 def person_attributes_densenet121(
     input_shape: tuple[int, int, int] = (200, 200, 3),
     pooling: str = "avg",
     channel_mean: Sequence[float] = REFERENCE_CHANNEL_MEAN,
     channel_std: Sequence[float] = REFERENCE_CHANNEL_STD,
+    freeze_backbone: bool = False,
+    num_classes: Mapping[str, int] | None = None,
 ) -> keras.Model:
     """DenseNet121 (no top, random init) -> global pooling -> per attribute: BN -> Dropout(0.1) -> Dense128 ReLU ->
     Dense(n, softmax) named ``{head}_output``.
@@ -46,6 +61,8 @@ def person_attributes_densenet121(
         channel_mean: Per-channel (RGB) mean of the training images, subtracted inside the model.
         channel_std: Per-channel (RGB) standard deviation. Both default to the write-up's training-set values;
             nothing computes them from your data: pass your training set's own to the builder or the fit helper.
+        freeze_backbone: Freeze DenseNet121 (only the heads train).
+        num_classes: Classes per head to change, e.g. ``{"age": 6}`` (labels ``"0"``, ``"1"``, ...).
 
     Returns:
         A model mapping images to a dict ``{head: probabilities}`` over :data:`PERSON_ATTRIBUTE_HEADS`.
@@ -54,6 +71,7 @@ def person_attributes_densenet121(
     from keras import layers
 
     name = "person_attributes_densenet121"
+    heads = resize_heads(OUTPUTS, num_classes, model=name)
     check_choice(pooling, ("avg", "avgmax"), name="pooling", model=name)
     shape = check_input_shape(input_shape, min_size=32, model=name)
     mean, std = _channel_stats(channel_mean, channel_std, model=name)
@@ -65,12 +83,13 @@ def person_attributes_densenet121(
     if pooling == "avgmax":
         neck = layers.Concatenate()([neck, layers.GlobalMaxPooling2D()(features)])
     outputs = {}
-    for head, labels in PERSON_ATTRIBUTE_HEADS.items():
-        tower = layers.BatchNormalization(name=f"{head}_tower_bn")(neck)
-        tower = layers.Dropout(0.1, name=f"{head}_tower_dropout")(tower)
-        tower = layers.Dense(128, activation="relu", name=f"{head}_tower_dense")(tower)
-        outputs[head] = layers.Dense(len(labels), activation="softmax", name=f"{head}_output")(tower)
-    return keras.Model(inputs, outputs, name=name)
+    for spec in heads:
+        tower = layers.BatchNormalization(name=f"{spec.name}_tower_bn")(neck)
+        tower = layers.Dropout(0.1, name=f"{spec.name}_tower_dropout")(tower)
+        tower = layers.Dense(128, activation="relu", name=f"{spec.name}_tower_dense")(tower)
+        outputs[spec.name] = layers.Dense(spec.width, activation="softmax", name=f"{spec.name}_output")(tower)
+    model = keras.Model(inputs, outputs, name=name)
+    return record_backbone(model, DENSENET121_TAPS, freeze_backbone=freeze_backbone)
 
 
 def _channel_stats(

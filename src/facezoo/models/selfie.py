@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from facezoo._features import record_backbone
 from facezoo._registry import register_model
 from facezoo.models._common import check_input_shape, check_positive_int, scaled_input
-from facezoo.specs import OutputSpec
+from facezoo.specs import FeatureInfo, OutputSpec
 
 if TYPE_CHECKING:
     import keras
 
 REFERENCE = "000: Selfie popularity, residual CNN with batch norm and LeakyReLU (Huber loss)"
 _OUTPUTS = (OutputSpec("popularity", "regression", units="popularity score"),)
+#: The feature maps at the default config (12 blocks of 16, 16, 16, 32, ... filters): one per three blocks.
+_FEATURES = tuple(FeatureInfo(16 * 2**stage, 2 ** (stage + 1)) for stage in range(4))
 
 
 def _min_input_size(n_layers: int) -> int:
@@ -36,6 +39,7 @@ def _selfie_network(
     residual: bool,
     input_shape: tuple[int, int, int],
     leaky_relu_alpha: float,
+    freeze_backbone: bool,
 ) -> keras.Model:
     import keras
     from keras import layers
@@ -46,8 +50,8 @@ def _selfie_network(
         raise ValueError(f"{name}: leaky_relu_alpha must be in [0, 1), got {leaky_relu_alpha!r}.")
     shape = check_input_shape(input_shape, min_size=_min_input_size(n_layers), model=name)
 
-    def activation(x: keras.KerasTensor) -> keras.KerasTensor:
-        return layers.LeakyReLU(negative_slope=leaky_relu_alpha)(x)
+    def activation(x: keras.KerasTensor, name: str | None = None) -> keras.KerasTensor:
+        return layers.LeakyReLU(negative_slope=leaky_relu_alpha, name=name)(x)
 
     inputs, x = scaled_input(shape, scale=1.0 / 255)
     filters = n_filters
@@ -63,7 +67,7 @@ def _selfie_network(
         x = layers.Conv2D(filters, 3, padding="same", name=f"block{k + 1}_cnn2")(x)
         if batch_norm:
             x = layers.BatchNormalization()(x)
-        x = activation(x)
+        x = activation(x, name=None if residual else f"block{k + 1}_out")
         if residual:
             channels_change = block_input.shape[-1] != filters
             if stride != 1 or channels_change:
@@ -75,17 +79,26 @@ def _selfie_network(
             else:
                 shortcut = block_input
             shortcut = activation(layers.BatchNormalization()(shortcut))
-            x = layers.Add()([x, shortcut])
+            x = layers.Add(name=f"block{k + 1}_out")([x, shortcut])
     x = layers.AveragePooling2D(2)(x)
     x = layers.Flatten()(x)
     x = layers.Dense(128, activation="relu", name="linear1")(x)
     x = layers.Dense(32, activation="relu", name="linear2")(x)
     outputs = layers.Dense(1, name="outputs")(x)
-    return keras.Model(inputs, outputs, name=name)
+    # A feature map ends every third block (before the next stride-2 block) and at the last block.
+    ends = [k for k in range(n_layers) if k % 3 == 2 or k == n_layers - 1]
+    taps = [(f"block{k + 1}_out", 2 ** (k // 3 + 1)) for k in ends]
+    return record_backbone(keras.Model(inputs, outputs, name=name), taps, freeze_backbone=freeze_backbone)
 
 
 @register_model(
-    family="selfie", task="regression", outputs=_OUTPUTS, dataset="selfie", reference=REFERENCE, num_params=1_598_577
+    family="selfie",
+    task="regression",
+    outputs=_OUTPUTS,
+    dataset="selfie",
+    reference=REFERENCE,
+    num_params=1_598_577,
+    features=_FEATURES,
 )
 def selfie_resnet(
     n_layers: int = 12,
@@ -94,6 +107,7 @@ def selfie_resnet(
     residual: bool = True,
     input_shape: tuple[int, int, int] = (150, 150, 3),
     leaky_relu_alpha: float = 0.3,
+    freeze_backbone: bool = False,
 ) -> keras.Model:
     """Selfie popularity ResNet: ``n_layers`` blocks of two convolutions, downsampled every third block.
 
@@ -110,6 +124,7 @@ def selfie_resnet(
         residual: Residual shortcuts; ``False`` gives the write-up's "vanilla" CNN (see :func:`selfie_cnn`).
         input_shape: RGB input (height, width, 3); images are floats in [0, 255], scaled to [0, 1] inside.
         leaky_relu_alpha: Negative slope of every LeakyReLU (Keras' old default, 0.3, as in the write-up).
+        freeze_backbone: Freeze the convolution blocks (the backbone; the dense layers train).
 
     Returns:
         A model mapping images to the popularity score, shape (N, 1).
@@ -122,11 +137,18 @@ def selfie_resnet(
         residual=residual,
         input_shape=input_shape,
         leaky_relu_alpha=leaky_relu_alpha,
+        freeze_backbone=freeze_backbone,
     )
 
 
 @register_model(
-    family="selfie", task="regression", outputs=_OUTPUTS, dataset="selfie", reference=REFERENCE, num_params=1_498_257
+    family="selfie",
+    task="regression",
+    outputs=_OUTPUTS,
+    dataset="selfie",
+    reference=REFERENCE,
+    num_params=1_498_257,
+    features=_FEATURES,
 )
 def selfie_cnn(
     n_layers: int = 12,
@@ -134,6 +156,7 @@ def selfie_cnn(
     batch_norm: bool = True,
     input_shape: tuple[int, int, int] = (150, 150, 3),
     leaky_relu_alpha: float = 0.3,
+    freeze_backbone: bool = False,
 ) -> keras.Model:
     """The write-up's "vanilla" selfie CNN: :func:`selfie_resnet` without residual connections.
 
@@ -145,6 +168,7 @@ def selfie_cnn(
         batch_norm: BatchNormalization after every convolution.
         input_shape: RGB input (height, width, 3), floats in [0, 255].
         leaky_relu_alpha: Negative slope of every LeakyReLU.
+        freeze_backbone: Freeze the convolution blocks (the backbone; the dense layers train).
 
     Returns:
         A model mapping images to the popularity score, shape (N, 1).
@@ -157,4 +181,5 @@ def selfie_cnn(
         residual=False,
         input_shape=input_shape,
         leaky_relu_alpha=leaky_relu_alpha,
+        freeze_backbone=freeze_backbone,
     )

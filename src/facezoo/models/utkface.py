@@ -5,11 +5,19 @@ Not from a write-up: facezoo's own design (see :func:`utkface_multitask`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from facezoo._features import record_backbone
 from facezoo._registry import register_model
-from facezoo.models._common import check_input_shape, check_positive_int, mobilenet_v2_with_heads, scaled_input
-from facezoo.specs import OutputSpec, WeightsInfo
+from facezoo.models._common import (
+    MOBILENET_V2_FEATURES,
+    check_input_shape,
+    check_positive_int,
+    mobilenet_v2_with_heads,
+    scaled_input,
+)
+from facezoo.specs import FeatureInfo, OutputSpec, WeightsInfo, resize_heads
 
 if TYPE_CHECKING:
     import keras
@@ -68,10 +76,16 @@ UTKFACE_WEIGHTS = WeightsInfo(
     dataset="utkface",
     reference=REFERENCE,
     num_params=1_284_200,
+    features=(FeatureInfo(32, 2), FeatureInfo(32, 4), FeatureInfo(64, 8), FeatureInfo(128, 16), FeatureInfo(256, 32)),
+    pooled=True,
     weights=(UTKFACE_WEIGHTS,),
 )
 def utkface_multitask(
-    input_shape: tuple[int, int, int] = (128, 128, 3), width: int = 32, dropout: float = 0.3
+    input_shape: tuple[int, int, int] = (128, 128, 3),
+    width: int = 32,
+    dropout: float = 0.3,
+    freeze_backbone: bool = False,
+    num_classes: Mapping[str, int] | None = None,
 ) -> keras.Model:
     """A VGG-style CNN with batch norm and three heads: age (years), gender and race.
 
@@ -85,6 +99,8 @@ def utkface_multitask(
         input_shape: RGB input (height, width, 3), floats in [0, 255], scaled to [0, 1] inside.
         width: Filters of the first stage.
         dropout: Dropout rate in each head.
+        freeze_backbone: Freeze the stem and the four stages (the backbone; the heads train).
+        num_classes: Classes of ``gender`` and ``race`` to change, e.g. ``{"race": 7}`` (labels ``"0"``, ``"1"``, ...).
 
     Returns:
         A model mapping images to ``{"age": (N, 1) years, "gender": (N, 2), "race": (N, 5)}``.
@@ -93,21 +109,24 @@ def utkface_multitask(
     from keras import layers
 
     name = "utkface_multitask"
+    heads = {spec.name: spec for spec in resize_heads(OUTPUTS, num_classes, model=name)}
     check_positive_int(width, name="width", model=name)
     if not 0 <= dropout < 1:
         raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout!r}.")
     shape = check_input_shape(input_shape, min_size=32, model=name)
 
-    def conv_bn_relu(x: keras.KerasTensor, filters: int, strides: int = 1) -> keras.KerasTensor:
+    def conv_bn_relu(
+        x: keras.KerasTensor, filters: int, strides: int = 1, name: str | None = None
+    ) -> keras.KerasTensor:
         x = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
-        return layers.ReLU()(layers.BatchNormalization()(x))
+        return layers.ReLU(name=name)(layers.BatchNormalization()(x))
 
     inputs, x = scaled_input(shape, scale=1.0 / 255)
-    x = conv_bn_relu(x, width, strides=2)
-    for multiplier in (1, 2, 4, 8):
+    x = conv_bn_relu(x, width, strides=2, name="stem")
+    for stage, multiplier in enumerate((1, 2, 4, 8), 1):
         x = conv_bn_relu(x, width * multiplier)
         x = conv_bn_relu(x, width * multiplier)
-        x = layers.MaxPooling2D(2, padding="same")(x)
+        x = layers.MaxPooling2D(2, padding="same", name=f"stage{stage}")(x)
     features = layers.GlobalAveragePooling2D()(x)
 
     def head(head_name: str) -> keras.KerasTensor:
@@ -117,10 +136,13 @@ def utkface_multitask(
     age = layers.Dense(1, name="age_linear")(head("age"))
     outputs = {
         "age": layers.Rescaling(AGE_SCALE, offset=AGE_OFFSET, name="age")(age),
-        "gender": layers.Dense(len(GENDER_LABELS), activation="softmax", name="gender")(head("gender")),
-        "race": layers.Dense(len(RACE_LABELS), activation="softmax", name="race")(head("race")),
+        **{
+            head_name: layers.Dense(heads[head_name].width, activation="softmax", name=head_name)(head(head_name))
+            for head_name in ("gender", "race")
+        },
     }
-    return keras.Model(inputs, outputs, name=name)
+    taps = [("stem", 2), *((f"stage{stage}", 2 ** (stage + 1)) for stage in range(1, 5))]
+    return record_backbone(keras.Model(inputs, outputs, name=name), taps, freeze_backbone=freeze_backbone)
 
 
 @register_model(
@@ -130,12 +152,15 @@ def utkface_multitask(
     dataset="utkface",
     reference=MOBILENET_REFERENCE,
     num_params=2_268_232,
+    features=MOBILENET_V2_FEATURES,
+    pooled=True,
 )
 def utkface_mobilenet_v2(
     input_shape: tuple[int, int, int] = (128, 128, 3),
     dropout: float = 0.2,
     backbone_weights: str | None = None,
     freeze_backbone: bool = False,
+    num_classes: Mapping[str, int] | None = None,
 ) -> keras.Model:
     """MobileNetV2 (no top, average pooling) -> dropout -> age (years), gender and race heads, meant to start from
     the face backbone (``backbone_weights="face_mobilenet_v2.faces"``). facezoo's own design.
@@ -146,14 +171,16 @@ def utkface_mobilenet_v2(
         backbone_weights: ``None`` (random init), ``"imagenet"`` or the MobileNetV2 of a facezoo model (a weight
             name, a ``save_pretrained`` folder or an ``hf://`` repository).
         freeze_backbone: Freeze MobileNetV2 (only the heads train).
+        num_classes: Classes of ``gender`` and ``race`` to change, e.g. ``{"race": 7}`` (labels ``"0"``, ``"1"``, ...).
 
     Returns:
         A model mapping images to ``{"age": (N, 1) years, "gender": (N, 2), "race": (N, 5)}``.
     """
+    name = "utkface_mobilenet_v2"
     return mobilenet_v2_with_heads(
-        "utkface_mobilenet_v2",
+        name,
         input_shape,
-        OUTPUTS,
+        resize_heads(OUTPUTS, num_classes, model=name),
         dropout=dropout,
         backbone_weights=backbone_weights,
         freeze_backbone=freeze_backbone,
