@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import math
 import re
 
 import keras
@@ -11,7 +12,9 @@ import numpy as np
 import pytest
 
 import facezoo
+from facezoo.inference import output_specs
 from facezoo.models.selfie import selfie_resnet
+from facezoo.registry import cut_features, outputs_at
 
 ALL_MODELS = facezoo.list_models()
 
@@ -95,6 +98,56 @@ def test_keras_file_round_trip(name, tmp_path):
     actual = as_dict(info, restored.predict(images, verbose=0))
     for key in expected:
         np.testing.assert_array_equal(actual[key], expected[key])
+
+
+def assert_maps_fit(shapes, feature_info, input_shape) -> None:
+    """Each map (shape ``(N, height, width, channels)``) has its channels and a size its stride explains, within the
+    pixels valid convolutions lose; strides increase."""
+    assert len(shapes) == len(feature_info)
+    for shape, info in zip(shapes, feature_info):
+        for side, full in zip(shape[1:3], input_shape[:2]):
+            nominal = math.ceil(full / info.stride)
+            assert nominal / 2 - 1 <= side <= nominal, (shape, info)
+        assert shape[-1] == info.channels
+    assert [info.stride for info in feature_info] == sorted({info.stride for info in feature_info})
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_feature_maps_match_the_registry(name):
+    info = facezoo.model_info(name)
+    features = cut_features(built(name))
+    assert info.feature_info and features.feature_info == info.feature_info
+    assert_maps_fit([tuple(o.shape) for o in features.outputs], info.feature_info, info.input_shape)
+    assert info.embedding_size == info.feature_info[-1].channels
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_pooled_models_fit_any_size_and_every_backbone_freezes(name):
+    """``pooled`` (so ``input_shape`` is adaptable) exactly when the weights do not depend on the input size; the
+    others flatten a feature map (as the refusal says); ``freeze_backbone`` freezes what ``features_only`` returns."""
+    info = facezoo.model_info(name)
+    height, width, _ = info.input_shape
+    other = facezoo.create_model(name, input_shape=(height + 32, width, 3), freeze_backbone=True)
+    assert ([w.shape for w in other.weights] == [w.shape for w in built(name).weights]) == info.pooled
+    assert ("input_shape" in info.adaptable) == info.pooled
+    flattens = any(isinstance(layer, keras.layers.Flatten) and len(layer.input.shape) == 4 for layer in other.layers)
+    assert flattens != info.pooled
+    assert not cut_features(other).trainable_weights and other.trainable_weights
+
+
+MULTI_HEAD = [name for name in ALL_MODELS if facezoo.model_info(name).default_config.get("num_classes", 0) is None]
+
+
+@pytest.mark.parametrize("name", MULTI_HEAD)
+def test_multi_head_builders_take_classes_per_head(name):
+    head = [spec for spec in facezoo.model_info(name).outputs if spec.kind == "classification"][0]
+    config = {"input_shape": (64, 64, 3), "num_classes": {head.name: head.width + 1}}
+    model = facezoo.create_model(name, **config)
+    assert model.output[head.name].shape[-1] == head.width + 1
+    assert output_specs(model) == outputs_at(name, config)
+    assert dict((s.name, s.labels) for s in outputs_at(name, config))[head.name] == tuple(
+        map(str, range(head.width + 1))
+    )
 
 
 def test_selfie_parameter_counts_of_the_write_up_variants():

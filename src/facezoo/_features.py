@@ -33,7 +33,7 @@ def record_backbone(
 
         last_layer, inner = _locate(model, taps[-1][0])
         last = last_layer.output if inner is None else _called(last_layer).output_tensors[0]
-        for layer in keras.Model(model.inputs, last).layers:
+        for layer in keras.Model(model.input, last).layers:
             layer.trainable = False
     return model
 
@@ -63,10 +63,10 @@ def features_model(model: keras.Model) -> keras.Model:
             nested.setdefault(outer.name, []).append((index, inner))
     for name, inside in nested.items():
         outer = model.get_layer(name)
-        cut = keras.Model(outer.inputs, [inner.output for _, inner in inside], name=f"{name}_features")
+        cut = keras.Model(outer.input, [inner.output for _, inner in inside], name=f"{name}_features")
         maps.update(zip((index for index, _ in inside), cut(_called(outer).input_tensors[0])))
     ordered = [maps[i] for i in range(len(taps))]
-    features = keras.Model(model.inputs, ordered, name=f"{model.name}_features")
+    features = keras.Model(model.input, ordered, name=f"{model.name}_features")
     info = tuple(FeatureInfo(int(m.shape[-1]), stride) for m, (_, stride) in zip(ordered, taps))
     object.__setattr__(features, "feature_info", info)
     return features

@@ -101,7 +101,7 @@ def feature_extractor(
     )
     architecture = features._facezoo_architecture
     embedding = pools[pooling](name="embedding")(features.outputs[-1])
-    model = keras.Model(features.inputs, embedding, name=f"{architecture}_embedding")
+    model = keras.Model(features.input, embedding, name=f"{architecture}_embedding")
     object.__setattr__(model, "_facezoo_architecture", architecture)
     return model
 
