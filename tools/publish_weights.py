@@ -97,7 +97,7 @@ def write_entry(repo_id: str, sha256: str, size: int) -> Path:
     sys.exit(f"No registry entry with repo_id {repo_id!r} in {MODELS}; paste the printed entry next to the builder.")
 
 
-def ablation_row(variant: str, source: str, init_labels: dict[str, str]) -> dict[str, Any]:
+def ablation_row(variant: str, source: str, init_labels: dict[str, str], trust_cpu: bool = False) -> dict[str, Any]:
     """One ablation row from a finished run folder (its ``result.json``) or a registered ``MODEL.TAG``."""
     if Path(source, "result.json").is_file():
         result = json.loads(Path(source, "result.json").read_text())
@@ -105,7 +105,7 @@ def ablation_row(variant: str, source: str, init_labels: dict[str, str]) -> dict
         history = result["history"]
         init = (args.get("model_config") or {}).get("backbone_weights")
         # CPU time is complete only when the epochs recorded theirs (a resumed run's result counts its last process).
-        cpu = result.get("cpu_time_s") if "epoch_cpu_s" in history else None
+        cpu = result.get("cpu_time_s") if "epoch_cpu_s" in history or trust_cpu else None
         size, epochs, metrics = args["image_size"][0], len(history.get("epoch", [])), result["test_metrics"]
     else:
         name, _, tag = source.partition(".")
@@ -156,6 +156,15 @@ def main() -> None:
     parser.add_argument(
         "--init-label", action="append", default=[], metavar="PATH=NAME", help="name a local backbone_weights folder"
     )
+    parser.add_argument(
+        "--wall-minutes", type=float, help="the run's training time, for runs resumed before epochs recorded theirs"
+    )
+    parser.add_argument(
+        "--uninterrupted",
+        action="store_true",
+        help="the run folders were never resumed: their result.json CPU time is complete (for runs from before "
+        "epochs recorded their own)",
+    )
     parser.add_argument("--write", action="store_true", help="update sha256 and file_size of the existing entry")
     args = parser.parse_args()
     if bool(args.run_dir) == bool(args.republish):
@@ -196,11 +205,12 @@ def main() -> None:
         metrics = {k: round(v, 4) for k, v in result["test_metrics"].items() if k.split("/")[-1] != "count"}
         dataset, dataset_options = training_args["dataset"], dict(training_args.get("dataset_options", {}))
         epochs = len(result["history"].get("epoch", []))
+        wall_s = args.wall_minutes * 60 if args.wall_minutes else result["wall_time_s"]
         notes = " ".join(
             part
             for part in (
                 f"Trained with the facezoo.training recipe `{result['recipe']}` ({training_args.get('reference', '')}),",
-                f"{epochs} epochs in {result['wall_time_s'] / 60:.0f} minutes on {args.hardware}.",
+                f"{epochs} epochs in {wall_s / 60:.0f} minutes on {args.hardware}.",
                 f"Command: `{args.command}`.",
                 args.notes,
             )
@@ -209,13 +219,13 @@ def main() -> None:
         base_model = args.base_model
         entry_extra = {
             "hardware": args.hardware,
-            "wall_time_s": round(result["wall_time_s"]),
+            "wall_time_s": round(wall_s),
             "epochs": epochs,
             "command": args.command,
         }
         labels = dict(item.split("=", 1) for item in args.init_label)
         pairs = [(args.variant, str(args.run_dir)), *(item.split("=", 1) for item in args.ablation)]
-        ablation = [ablation_row(variant, source, labels) for variant, source in pairs]
+        ablation = [ablation_row(variant, source, labels, args.uninterrupted) for variant, source in pairs]
         if ablation[0]["cpu_time_s"] is not None:
             entry_extra["cpu_time_s"] = ablation[0]["cpu_time_s"]
     repo_id = f"{ORG}/{repo_name}"
@@ -270,7 +280,13 @@ def main() -> None:
         ablation=tuple(ablation),
         commit=None,
     )
-    print("WeightsInfo(**" + pprint.pformat(entry, width=110, sort_dicts=False) + ")")
+    print(weights_code(entry))
+
+
+def weights_code(entry: dict[str, Any]) -> str:
+    """``entry`` as the ``WeightsInfo(...)`` call to paste beside the builder (``ruff format`` tidies it)."""
+    fields = (f"    {key}={pprint.pformat(value, width=100, sort_dicts=False)}," for key, value in entry.items())
+    return "WeightsInfo(\n" + "\n".join(fields) + "\n)"
 
 
 if __name__ == "__main__":

@@ -174,7 +174,7 @@ def save_pretrained(
     info = model_info(architecture)
     dataset = dataset or info.dataset
     training_args = json.loads(json.dumps(dict(training_args), default=str)) if training_args is not None else None
-    ablation = json.loads(json.dumps([dict(row) for row in ablation], default=dict))
+    rows: list[dict[str, Any]] = json.loads(json.dumps([dict(row) for row in ablation], default=dict))
     paths = _local_paths(training_args)
     if paths:
         raise ValueError(
@@ -203,7 +203,7 @@ def save_pretrained(
             training_args=training_args,
             repo_id=repo_id,
             base_model=base_model,
-            ablation=ablation,
+            ablation=rows,
         )
         (tmp / CARD_NAME).write_text(card, encoding="utf-8")
         metadata = _metadata(
@@ -217,7 +217,7 @@ def save_pretrained(
             metrics=metrics,
             base_model=base_model,
             training_args=training_args,
-            ablation=ablation,
+            ablation=rows,
         )
         metadata["files"] = _file_hashes(tmp)
         _write_json(tmp / METADATA_NAME, metadata)
