@@ -11,6 +11,7 @@ A generated block sits between marker comments; the rest of each page stays hand
     <!-- generated: recipe-table -->             every recipe in facezoo.training.recipes.RECIPES, one row a stage
     <!-- generated: recipe-table recipe=person_attributes -->   one recipe
     <!-- generated: recipe-table family=age -->  the recipes that train one family's models
+    <!-- generated: ablation-table weights=attractive_net.faces_ft_scut_fbp5500 -->   the runs one weight was chosen from
 
 The tables follow whatever is registered: new models, several tags per model, new recipes need no change here.
 """
@@ -26,6 +27,7 @@ from typing import Callable, Iterable, Mapping
 import facezoo
 from facezoo.datasets.augment import Augmentation
 from facezoo.registry import WeightsInfo
+from facezoo.specs import ablation_markdown, metric_label
 from facezoo.training.recipes import RECIPES, Loss, Optimizer, Recipe, Stage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,8 +37,6 @@ BLOCK = re.compile(
     r"(<!-- generated: (?P<kind>[\w-]+)(?P<args>[^>]*?) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.S
 )
 COMMAND = "python tools/generate_tables.py"
-
-_METRIC_NAMES = {"mae": "MAE", "rmse": "RMSE", "pearson_r": "Pearson r", "macro_f1": "macro F1"}
 
 
 def markdown(header: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
@@ -49,12 +49,7 @@ def markdown(header: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
 
 def format_metrics(metrics: Mapping[str, float]) -> str:
     """``{"age/mae": 6.3739, "gender/accuracy": 0.8867}`` -> ``"age MAE 6.374, gender accuracy 0.8867"``."""
-    parts = []
-    for key, value in metrics.items():
-        head, _, name = key.rpartition("/")
-        label = _METRIC_NAMES.get(name, name.replace("_", " "))
-        parts.append(f"{head + ' ' if head else ''}{label} {value:.4g}")
-    return ", ".join(parts)
+    return ", ".join(f"{metric_label(key)} {value:.4g}" for key, value in metrics.items())
 
 
 def format_config(config: Mapping[str, object]) -> str:
@@ -221,7 +216,18 @@ def recipe_table(recipe: str | None = None, family: str | None = None) -> str:
     return markdown(("recipe", "model", "dataset", *header), rows)
 
 
-GENERATORS: dict[str, Callable[..., str]] = {"weights-table": weights_table, "recipe-table": recipe_table}
+def ablation_table(weights: str) -> str:
+    """The ablation rows of one registered weight, ``MODEL.TAG``."""
+    name, _, tag = weights.partition(".")
+    rows = facezoo.model_info(name).weights[tag].ablation
+    return ablation_markdown(rows) if rows else f"No ablation is recorded for `{weights}`.\n"
+
+
+GENERATORS: dict[str, Callable[..., str]] = {
+    "weights-table": weights_table,
+    "recipe-table": recipe_table,
+    "ablation-table": ablation_table,
+}
 
 
 def render(text: str, source: str = "") -> str:

@@ -115,6 +115,10 @@ def test_interrupted_run_resumes(synthetic_root, tmp_path, monkeypatch):
     assert result.history["loss"][:2] == [row["loss"] for row in first["history"]]
     # The schedule continues from the restored epoch: lr = 1e-3 * 0.9**epoch.
     assert result.history["learning_rate"] == pytest.approx([1e-3, 9e-4, 8.1e-4], rel=1e-5)
+    # The cost counts the cut-off process's epochs too.
+    assert all(t > 0 for t in result.history["epoch_wall_s"] + result.history["epoch_cpu_s"])
+    assert result.wall_time_s > sum(result.history["epoch_wall_s"])
+    assert result.cpu_time_s > sum(result.history["epoch_cpu_s"][:2]) + result.history["epoch_cpu_s"][2]
 
 
 def test_interrupted_multi_stage_run_resumes_in_its_stage(synthetic_root, tiny_models, tmp_path, monkeypatch):

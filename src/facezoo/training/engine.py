@@ -173,6 +173,7 @@ def run_recipe(
             set_aside(output_dir)
         write_atomic(output_dir / "run.json", json.dumps(args, indent=2))
         tracker = RunTracker(output_dir, [stage.name for stage in recipe.stages])
+        earlier_wall, earlier_cpu = tracker.epoch_times()  # epochs a cut-off process finished before this one
         for stage in recipe.stages:
             net = _run_stage(recipe, stage, net, data, strategy, tracker, options)
         # A fresh, uncompiled model holding the best weights is the run's deliverable; it is tested on one device
@@ -193,8 +194,8 @@ def run_recipe(
             best_weights=tracker.best_path,
             pretrained_dir=pretrained,
             training_args=args,
-            wall_time_s=time.perf_counter() - start,
-            cpu_time_s=time.process_time() - cpu_start,
+            wall_time_s=time.perf_counter() - start + earlier_wall,
+            cpu_time_s=time.process_time() - cpu_start + earlier_cpu,
             model=net,
             evaluation=evaluation,
         )

@@ -4,6 +4,7 @@ from."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -162,15 +163,22 @@ def resized(net: keras.Model, recipe: Recipe, size: tuple[int, int]) -> keras.Mo
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
-    """Checkpoint model + optimizer every epoch (atomically), track the best weights and the history."""
+    """Checkpoint model + optimizer every epoch (atomically), track the best weights and the history (with each
+    epoch's wall and CPU time, so a resumed run still knows what it cost)."""
 
     def __init__(self, tracker: RunTracker, stage: Stage) -> None:
         super().__init__()
         self.tracker, self.stage = tracker, stage
+        self._started = (0.0, 0.0)
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._started = (time.perf_counter(), time.process_time())
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         row = {key: float(value) for key, value in (logs or {}).items()}
         row["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        row["epoch_wall_s"] = time.perf_counter() - self._started[0]
+        row["epoch_cpu_s"] = time.process_time() - self._started[1]
         self.tracker.end_epoch(self.model, self.stage, epoch, row)
 
 
