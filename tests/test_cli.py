@@ -32,6 +32,8 @@ def test_info_prints_a_card_like_summary(capsys):
     assert code == 0
     assert "multi-task classification" in out and "8,123,355" in out
     assert "emotion (classification): Angry/Serious, Happy, Neutral, Sad" in out
+    assert "features:   64@2, 256@4, 512@8, 1024@16, 1024@32 (channels@stride" in out and "embedding 1024" in out
+    assert "adaptable:  num_classes, input_shape, freeze_backbone (may differ" in out
 
 
 def test_errors_are_one_line_and_usage_errors_exit_2(capsys):

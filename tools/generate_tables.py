@@ -12,6 +12,7 @@ A generated block sits between marker comments; the rest of each page stays hand
     <!-- generated: recipe-table recipe=person_attributes -->   one recipe
     <!-- generated: recipe-table family=age -->  the recipes that train one family's models
     <!-- generated: ablation-table weights=attractive_net.faces_ft_scut_fbp5500 -->   the runs one weight was chosen from
+    <!-- generated: adapt-table -->              every model: what its weights adapt to, its feature maps, embedding
 
 The tables follow whatever is registered: new models, several tags per model, new recipes need no change here.
 """
@@ -223,10 +224,25 @@ def ablation_table(weights: str) -> str:
     return ablation_markdown(rows) if rows else f"No ablation is recorded for `{weights}`.\n"
 
 
+def adapt_table() -> str:
+    """Every registered model: the arguments its pretrained weights adapt to, its backbone's feature maps and the
+    size of ``facezoo.feature_extractor``'s embedding."""
+    rows = []
+    for name in facezoo.list_models():
+        info = facezoo.model_info(name)
+        heads = ", ".join(spec.name for spec in info.outputs if spec.kind == "classification") or "none"
+        sizes = "any (pooled features)" if info.pooled else "the weights' own (it flattens a feature map)"
+        maps = ", ".join(f"{f.channels}@{f.stride}" for f in info.feature_info)
+        rows.append((f"`{name}`", ", ".join(info.adaptable), heads, sizes, maps, f"{info.embedding_size:,}"))
+    header = ("model", "adaptable", "num_classes heads", "input size", "feature maps (channels@stride)", "embedding")
+    return markdown(header, rows)
+
+
 GENERATORS: dict[str, Callable[..., str]] = {
     "weights-table": weights_table,
     "recipe-table": recipe_table,
     "ablation-table": ablation_table,
+    "adapt-table": adapt_table,
 }
 
 

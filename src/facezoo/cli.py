@@ -68,6 +68,9 @@ def cmd_info(args: argparse.Namespace) -> None:
         lines.append(f"  {spec.name} ({spec.kind}): {detail}")
     lines.append("config:")
     lines += [f"  {key} = {value!r}" for key, value in info.default_config.items()]
+    maps = ", ".join(f"{f.channels}@{f.stride}" for f in info.feature_info)
+    lines.append(f"features:   {maps} (channels@stride, features_only=True); embedding {info.embedding_size}")
+    lines.append(f"adaptable:  {', '.join(info.adaptable) or 'none'} (may differ from the weights' config)")
     lines.append("weights:" if info.weights else "weights:    none yet")
     for tag, weights in info.weights.items():
         metrics = ", ".join(f"{k} {v:.4g}" for k, v in weights.metrics.items())

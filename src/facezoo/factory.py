@@ -85,7 +85,8 @@ def feature_extractor(
         pretrained: ``True`` (the default) loads the model's default weights, a string picks a tag; ``False``
             gives random weights.
         pooling: ``"avg"`` (global average pooling) or ``"max"``.
-        force_download, endpoint: As for :func:`create_model`.
+        force_download: Fetch the weights again even if cached or embedded (as for :func:`create_model`).
+        endpoint: Hub URL (as for :func:`create_model`).
         **config: Builder keyword arguments, e.g. another ``input_shape`` (any size the backbone takes).
 
     Returns:
