@@ -168,6 +168,8 @@ def test_feature_extractor_max_pools_takes_saved_folders_and_other_sizes(tmp_pat
     np.testing.assert_allclose(run(extractor, (64, 64, 3))[0], last.max(axis=(1, 2)), rtol=1e-5)
     resized = facezoo.feature_extractor("age_cnn", input_shape=(96, 112, 3))  # a flattening model: its backbone
     assert resized.output_shape == (None, 128)
+    with pytest.raises(ValueError, match="is the backbone of age_cnn .* keras.saving.save_model"):
+        hub.save_pretrained(resized, tmp_path / "embedding")
     with pytest.raises(ValueError, match="pooling must be 'avg' or 'max'"):
         facezoo.feature_extractor("utkface_multitask", pooling="sum")
 

@@ -10,7 +10,7 @@ imports only :mod:`facezoo.specs`, and Keras when called.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from facezoo.specs import FeatureInfo
 
@@ -105,6 +105,6 @@ def _locate(model: keras.Model, name: str) -> tuple[keras.layers.Layer, keras.la
     raise ValueError(f"{model.name} has no layer {name!r} for its feature maps.")
 
 
-def _called(layer: keras.layers.Layer):
+def _called(layer: keras.layers.Layer) -> Any:
     """The (only) call of a sub-model inside the outer model: its input and output tensors there."""
     return layer._inbound_nodes[0]

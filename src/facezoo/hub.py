@@ -635,6 +635,11 @@ def model_card(
 def _builder_config(model: keras.Model) -> tuple[str, dict[str, Any]]:
     architecture = getattr(model, "_facezoo_architecture", None)
     config = getattr(model, "_facezoo_config", None)
+    if architecture is not None and config is None:
+        raise ValueError(
+            f"{model.name} is the backbone of {architecture} (features_only or feature_extractor), not a model "
+            "save_pretrained can rebuild: save the whole model, or this one with keras.saving.save_model."
+        )
     if architecture is None or config is None:
         raise ValueError(
             "save_pretrained needs a model built by facezoo (a builder, facezoo.create_model or "
