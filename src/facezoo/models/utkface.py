@@ -134,13 +134,10 @@ def utkface_multitask(
         return layers.Dropout(dropout, name=f"{head_name}_dropout")(h)
 
     age = layers.Dense(1, name="age_linear")(head("age"))
-    outputs = {
-        "age": layers.Rescaling(AGE_SCALE, offset=AGE_OFFSET, name="age")(age),
-        **{
-            head_name: layers.Dense(heads[head_name].width, activation="softmax", name=head_name)(head(head_name))
-            for head_name in ("gender", "race")
-        },
-    }
+    outputs = {"age": layers.Rescaling(AGE_SCALE, offset=AGE_OFFSET, name="age")(age)}
+    for head_name in ("gender", "race"):
+        dense = layers.Dense(heads[head_name].width, activation="softmax", name=head_name)
+        outputs[head_name] = dense(head(head_name))
     taps = [("stem", 2), *((f"stage{stage}", 2 ** (stage + 1)) for stage in range(1, 5))]
     return record_backbone(keras.Model(inputs, outputs, name=name), taps, freeze_backbone=freeze_backbone)
 
