@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -208,10 +209,9 @@ DISTRIBUTED = textwrap.dedent(
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from facezoo.training import fit_selfie_resnet
     even, uneven, out = sys.argv[1], sys.argv[2], sys.argv[3]
-    # No batch norm (per-replica statistics) and no clipnorm: Keras clips each replica's gradient before the
-    # all-reduce, so clipped runs differ slightly between replica counts (documented in docs/training.md).
+    # No batch norm (per-replica statistics); the recipe's clipnorm clips the summed gradient, as on one device.
     kwargs = dict(epochs=2, batch_size=8, image_size=32, n_layers=3, n_filters=4, batch_norm=False, residual=False,
-                  augmentation=None, clipnorm=None, verbose=0)
+                  augmentation=None, verbose=0)
     mirrored = lambda: tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     one = fit_selfie_resnet(even, out + "/one", strategy=tf.distribute.OneDeviceStrategy("/cpu:0"), **kwargs)
     two = fit_selfie_resnet(even, out + "/two", strategy=mirrored(), **kwargs)
@@ -264,3 +264,51 @@ def test_early_stopping_counts_the_epochs_before_a_resume():
     model.stop_training = False
     fresh.on_epoch_end(4, {"val_loss": 0.47})
     assert not model.stop_training and fresh.best == 0.47
+
+
+CLIPPING = textwrap.dedent(
+    """
+    import json
+    import numpy as np
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras
+    from facezoo.training.keras_bridge import keras_optimizer
+    from facezoo.training.recipes import Optimizer
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(8, 4)).astype("float32"), 10 * rng.normal(size=(8, 1)).astype("float32")
+
+    def train(strategy, optimizer):
+        with strategy.scope():
+            keras.utils.set_random_seed(0)
+            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.Dense(1)])
+            model.compile(optimizer=optimizer(), loss="mse")
+        model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)  # two steps on the global batch of 8
+        return np.concatenate([w.ravel() for w in model.get_weights()]).tolist()
+
+    one = tf.distribute.OneDeviceStrategy("/cpu:0")
+    two = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    facezoo = lambda: keras_optimizer(Optimizer("sgd", 0.1, clipnorm=1.0))
+    print(json.dumps({
+        "one": train(one, facezoo),
+        "two": train(two, facezoo),
+        "per_replica": train(two, lambda: keras.optimizers.SGD(0.1, clipnorm=1.0)),  # Keras 3's own clipnorm
+        "unclipped": train(one, lambda: keras.optimizers.SGD(0.1)),
+    }))
+    """
+)
+
+
+def test_clipnorm_clips_the_summed_gradient_of_two_replicas():
+    import facezoo
+
+    src = str(Path(facezoo.__file__).parents[1])  # this facezoo, in a fresh interpreter (logical devices come first)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.run([sys.executable, "-c", CLIPPING], capture_output=True, text=True, timeout=300, env=env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = {key: np.array(value) for key, value in json.loads(run.stdout.strip().splitlines()[-1]).items()}
+    assert np.abs(out["unclipped"] - out["one"]).max() > 0.1  # the gradients are clipped
+    np.testing.assert_allclose(out["two"], out["one"], rtol=1e-5, atol=1e-6)  # as on one device
+    assert np.abs(out["per_replica"] - out["one"]).max() > 0.1  # Keras 3 clips each replica's half before the sum

@@ -53,7 +53,9 @@ class Optimizer:
     Attributes:
         name: Keras optimizer name.
         learning_rate: Initial (peak, with a schedule) learning rate.
-        clipnorm: Clip each gradient to this norm; ``None`` for no clipping.
+        clipnorm: Clip the gradient of each variable to this norm (tf.keras' ``clipnorm``: per variable, not the
+            global norm), after the gradients of the replicas are summed, so any replica count makes the update
+            of one device; ``None`` for no clipping.
         lr_decay: Multiply the learning rate by this factor after every epoch (``lr = lr0 * lr_decay**epoch``).
         schedule: ``"cosine"``: after ``warmup_epochs`` of linear warm-up, decay per epoch along a half cosine
             towards 0 over the rest of the stage's epochs; ``None`` for none.
