@@ -51,6 +51,8 @@ def test_fit_one_epoch(name, synthetic_root, tiny_models, tmp_path):
     if name == "fit_person_attributes":  # Five stages, 100 px then 200 px: rebuilt at the new size.
         assert result.history["stage"] == ["100px", "100px_frozen", "100px_heavy_aug", "200px", "200px_frozen"]
         assert result.model.input_shape[1:3] == (200, 200)
+        best = json.loads((tmp_path / "run" / "checkpoints" / "best.json").read_text())
+        assert (best["stage"], best["monitor"]) == ("200px_frozen", "val_loss")  # the tested weights are 200 px
     assert not list((tmp_path / "run").rglob("tmp-*")) and not list((tmp_path / "run").rglob("epoch-*.weights.h5"))
 
     start = time.perf_counter()  # A finished run is returned, not repeated.
@@ -264,6 +266,31 @@ def test_early_stopping_counts_the_epochs_before_a_resume():
     model.stop_training = False
     fresh.on_epoch_end(4, {"val_loss": 0.47})
     assert not model.stop_training and fresh.best == 0.47
+
+
+def test_best_epoch_is_the_final_stages_at_the_final_size(tmp_path):
+    import keras
+
+    from facezoo.training.recipes import Loss, Optimizer, Stage
+    from facezoo.training.run_folder import RunTracker
+
+    stage = dict(optimizer=Optimizer(), losses={"y": Loss("mse")}, monitor="val_accuracy")
+    small, final = Stage("100px", 1, image_size=(16, 16), **stage), Stage("200px", 3, image_size=(32, 32), **stage)
+    tracker = RunTracker(tmp_path, ["100px", "200px"])
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+
+    def end_epoch(stage, epoch, value, accuracy):
+        model.set_weights([np.full((2, 1), value, "float32"), np.full(1, value, "float32")])
+        tracker.end_epoch(model, stage, epoch, {"val_loss": 1.0, "val_accuracy": accuracy})
+
+    end_epoch(small, 0, -1.0, 0.99)  # the best validation accuracy of the run, but at 100 px
+    tracker.finish_stage(model, "100px")
+    for epoch, accuracy in enumerate((0.5, 0.7, 0.6)):
+        end_epoch(final, epoch, epoch + 1.0, accuracy)
+    tracker.finish_stage(model, "200px")
+    assert tracker.best() == {"monitor": "val_accuracy", "value": 0.7, "stage": "200px", "epoch": 2}
+    model.load_weights(tracker.best_path)
+    assert model.get_weights()[1].tolist() == [2.0]
 
 
 CLIPPING = textwrap.dedent(
