@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +71,17 @@ def test_fit_one_epoch(name, synthetic_root, tiny_models, tmp_path):
         (lambda: training.fit_age_cnn("data", model="age_vgg16"), "age_vgg16", "runs/age_vgg16"),
         (lambda: training.fit_age_cnn("data", variant="regularized"), "age_cnn", "runs/age_cnn"),
         (lambda: training.fit_utkface("data", model="utkface_mobilenet_v2"), "utkface", "runs/utkface"),
+        (lambda: training.fit_age_cnn("data", experiment="vgg16"), "age_vgg16", "runs/age_cnn-vgg16"),
+        (
+            lambda: training.fit_age_cnn("data", model="age_vgg16", experiment="baseline"),
+            "age_cnn",
+            "runs/age_cnn-baseline",
+        ),
+        (
+            lambda: training.fit("celeba_gender", "data", experiment="inception_v3"),
+            "celeba_gender",
+            "runs/celeba_gender-inception_v3",
+        ),
     ],
 )
 def test_fit_and_the_helpers_pick_the_recipe(call, recipe, output_dir, monkeypatch):
@@ -266,6 +278,75 @@ def test_early_stopping_counts_the_epochs_before_a_resume():
     model.stop_training = False
     fresh.on_epoch_end(4, {"val_loss": 0.47})
     assert not model.stop_training and fresh.best == 0.47
+
+
+def test_age_experiment_on_the_balanced_split_end_to_end(synthetic_root, tmp_path):
+    # The protocol alone has no test part: the message says what to pass.
+    with pytest.raises(ValueError, match=r"no split 'test'.*splits=\('train', 'validation', 'validation'\)"):
+        options = {"protocol": "reference", "sample_sizes": (4, 2)}
+        training.fit_age_cnn(synthetic_root, tmp_path / "x", dataset_options=options, epochs=1)
+    # 8 images per class here: 4 train and 2 validation per class instead of the write-up's 1,600 and 800.
+    result = training.fit_age_cnn(
+        synthetic_root,
+        tmp_path,
+        experiment="baseline",
+        dataset_options={"sample_sizes": (4, 2)},
+        epochs=1,
+        batch_size=4,
+        image_size=94,
+        verbose=0,
+    )
+    args = result.training_args
+    assert args["dataset_options"] == {"protocol": "reference", "sample_sizes": [4, 2]}
+    assert args["splits"] == ["train", "validation", "validation"] and args["stages"][0]["augmentation"] is None
+    assert args["model_config"] == {"variant": "baseline"} and "experiment 'baseline'" in args["reference"]
+    assert result.test_metrics["count"] == 6  # tested on the balanced validation part, as the write-up measured
+    card = json.loads((result.pretrained_dir / "facezoo.json").read_text())
+    assert card["split"] == "validation" and card["dataset_options"]["protocol"] == "reference"
+
+
+def test_age_experiment_on_the_shared_data(shared_data, tmp_path):
+    from facezoo import datasets
+
+    counts = {
+        split: np.bincount(datasets.load("imfdb_age", shared_data, split=split, protocol="reference").targets["age"])
+        for split in ("train", "validation")
+    }
+    # The write-up's 1,600 / 800 per class; facezoo's copy has 2,025 OLD images, so OLD validates on 425.
+    assert counts["train"].tolist() == [1600, 1600, 1600] and counts["validation"].tolist() == [800, 800, 425]
+    result = training.fit_age_cnn(
+        shared_data, tmp_path, experiment="regularized", epochs=1, limit=16, batch_size=8, image_size=94, verbose=0
+    )
+    assert result.test_metrics["count"] == 16 and result.training_args["splits"][2] == "validation"
+
+
+def test_a_transfer_recipe_from_a_random_backbone_warns(tmp_path):
+    from facezoo.datasets import DatasetNotFoundError
+
+    empty = tmp_path / "empty"  # the warning comes before the data is looked for
+    for call in (
+        lambda: training.fit("age_vgg16", empty, tmp_path / "a", epochs=1),
+        lambda: training.fit_celeba_gender(empty, tmp_path / "b", model="celeba_inception_v3"),
+        lambda: training.fit_attractive_net(empty, tmp_path / "c", experiment="two_stage", backbone_weights=None),
+    ):
+        with (
+            pytest.warns(UserWarning, match="starts from a random backbone") as caught,
+            pytest.raises(DatasetNotFoundError),
+        ):
+            call()
+        (message,) = [str(w.message) for w in caught if "random backbone" in str(w.message)]
+        assert "\n" not in message and 'backbone_weights="imagenet"' in message and "face_backbone" in message
+    assert "trains a head on the random features of its frozen backbone" in message  # attractive_net's stage 1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for call in (
+            lambda: training.fit_age_cnn(empty, tmp_path / "d", epochs=1),  # no backbone
+            lambda: training.fit_face_backbone(empty, tmp_path / "e", epochs=1),  # pretraining from scratch by design
+            lambda: training.fit_attractive_net(empty, tmp_path / "f", experiment="two_stage"),  # ImageNet
+        ):
+            with pytest.raises(DatasetNotFoundError):
+                call()
+    assert not [w for w in caught if "random backbone" in str(w.message)]
 
 
 def test_best_epoch_is_the_final_stages_at_the_final_size(tmp_path):
