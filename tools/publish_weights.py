@@ -190,6 +190,10 @@ def main() -> None:
         metrics, dataset, dataset_options = dict(weights.metrics), weights.dataset, dict(weights.dataset_options)
         notes, base_model = old_card_notes(source), args.base_model
         entry_extra, ablation = dict(weights.extra), [dict(row) for row in weights.ablation]
+        if args.ablation:  # new comparisons: this weight's own row first, then the runs it is compared with
+            labels = dict(item.split("=", 1) for item in args.init_label)
+            pairs = [(args.variant, args.republish), *(item.split("=", 1) for item in args.ablation)]
+            ablation = [ablation_row(variant, source, labels, args.uninterrupted) for variant, source in pairs]
     else:
         for name in ("tag", "hardware", "command"):
             if not getattr(args, name):
