@@ -228,7 +228,7 @@ def _warn_random_backbone(recipe: Recipe) -> None:
         f"{recipe.name}: {recipe.model} starts from a random backbone (backbone_weights=None), so it {what}: no "
         'transfer learning. Pass backbone_weights="imagenet" (the write-ups\' start; downloaded once) or the backbone '
         "of a facezoo model with weights (a weight name or save_pretrained folder; for MobileNetV2 models the face "
-        'backbone, e.g. backbone_weights="runs/face_backbone/pretrained", see docs/models/face_backbone.md).',
+        'backbone, e.g. backbone_weights="face_mobilenet_v2.faces", see docs/models/face_backbone.md).',
         UserWarning,
         stacklevel=2,
     )
