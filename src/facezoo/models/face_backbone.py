@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from facezoo._registry import register_model
-from facezoo.datasets.faces import HEADS
+from facezoo.datasets.faces import INFO as FACES
 from facezoo.models._common import mobilenet_v2_with_heads
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ REGRESSION_PRIORS = {"age": (33.0, 20.0), "beauty": (3.0, 0.7)}
 @register_model(
     family="face_backbone",
     task="multi-task classification",
-    outputs=HEADS,
+    outputs=FACES.heads,
     dataset="faces",
     reference=REFERENCE,
     num_params=2_273_356,
@@ -52,7 +52,7 @@ def face_mobilenet_v2(
     return mobilenet_v2_with_heads(
         "face_mobilenet_v2",
         input_shape,
-        HEADS,
+        FACES.heads,
         dropout=dropout,
         backbone_weights=backbone_weights,
         priors=REGRESSION_PRIORS,
