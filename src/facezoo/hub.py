@@ -667,7 +667,8 @@ def _inference_copy(model: keras.Model, architecture: str, config: Mapping[str, 
 
 
 def _outputs_json(architecture: str, config: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The outputs of ``architecture`` at ``config`` (:func:`facezoo.inference.output_specs`) as JSON, for ``facezoo.json`` and the card."""
+    """The outputs of ``architecture`` at ``config`` (:func:`facezoo.inference.output_specs`) as JSON, for
+    ``facezoo.json`` and the card."""
     return [
         {"name": spec.name, "kind": spec.kind, "labels": list(spec.labels), "units": spec.units}
         for spec in output_specs(architecture, config)

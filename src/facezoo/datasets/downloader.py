@@ -239,8 +239,8 @@ def _drive_confirmation(response: requests.Response, filename: str, hint: str) -
 # --------------------------------------------------------------------------------------------------------------
 # Preparing a dataset folder
 #
-# Every temporary folder in ``data_dir`` is named ``.facezoo-<kind>.<pid>.…``: a run removes those of processes that no
-# longer exist (a killed extraction), and never those of a run still going on.
+# Every temporary folder in ``data_dir`` is named ``.facezoo-<kind>.<pid>.…``: a run removes those of processes that
+# no longer exist (a killed extraction), and never those of a run still going on.
 
 _TEMP_PREFIX = ".facezoo-"
 
@@ -371,8 +371,8 @@ def _manual_hint(name: str, info: DatasetInfo, data_dir: Path, resources: list[R
     return (
         f"Download {files} by hand (see facezoo.datasets.{name}), put it in a folder DIR, then call "
         f"facezoo.datasets.download({name!r}, {str(data_dir)!r}, manual_dir=DIR) or run "
-        f"`facezoo download {name} --data-dir {data_dir} --manual-dir DIR`; DIR may also be the archive itself, or hold the "
-        f"extracted {info.folder}/."
+        f"`facezoo download {name} --data-dir {data_dir} --manual-dir DIR`; DIR may also be the archive itself, or "
+        f"hold the extracted {info.folder}/."
     )
 
 
