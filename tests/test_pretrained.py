@@ -128,12 +128,8 @@ def test_predictions_on_the_astronaut_are_in_range(name, tag, fake_hub):
             assert result[spec.name]["label"] == max(probabilities, key=probabilities.get)
 
 
-#: Dataset name -> its folder in ../shared/data.
-SHARED_FOLDERS = {"utkface": "UTKFace", "imfdb_age": "imfdb-age", "celeba": "celeba", "scut_fbp5500": "SCUT-FBP5500_v2"}
-
-
 def shared_folder(dataset: str) -> Path:
-    folder = SHARED_DATA / SHARED_FOLDERS[dataset]
+    folder = SHARED_DATA / facezoo.datasets.dataset_info(dataset).folder
     if not folder.is_dir():
         pytest.skip(f"no shared data at {folder}")
     return folder

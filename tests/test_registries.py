@@ -176,3 +176,12 @@ def test_unknown_dataset_names_close_matches():
 def test_unknown_recipe_names_close_matches():
     with pytest.raises(ValueError, match="Did you mean age_vgg16"):
         training.fit("age_vgg61")
+
+
+def test_dataset_heads_by_name():
+    celeba = datasets.dataset_info("celeba")
+    assert celeba.head("Male").labels == ("female", "male")
+    (male,) = celeba.heads_as(male="Male")
+    assert (male.name, male.kind, male.labels) == ("male", "binary", ("female", "male"))
+    with pytest.raises(ValueError, match="celeba' has no head 'male'; its heads: Male"):
+        celeba.head("male")
