@@ -133,6 +133,10 @@ def test_train_bad_input(capsys, tmp_path):
         capsys, "train", "age_cnn", "--data-dir", tmp_path, "--output-dir", tmp_path, "--strategy", "multi-worker"
     )
     assert code == 1 and err.count("\n") == 1 and 'strategy "multi-worker" needs TF_CONFIG' in err
+    code, _, err = run(
+        capsys, "train", "age_cnn", "--data-dir", tmp_path, "--output-dir", tmp_path, "--experiment", "x"
+    )
+    assert code == 1 and "has no experiment 'x'; its experiments: baseline, regularized, augmented, vgg16" in err
 
 
 def test_evaluate_a_local_model(capsys, model_dir, data_root):

@@ -11,6 +11,9 @@ A generated block sits between marker comments; the rest of each page stays hand
     <!-- generated: recipe-table -->             every recipe in facezoo.training.recipes.RECIPES, one row a stage
     <!-- generated: recipe-table recipe=person_attributes -->   one recipe
     <!-- generated: recipe-table family=age -->  the recipes that train one family's models
+    <!-- generated: ablation-table weights=attractive_net.faces_ft_scut_fbp5500 -->   the runs one weight was chosen from
+    <!-- generated: experiment-table -->         every write-up experiment in facezoo.training.EXPERIMENTS
+    <!-- generated: experiment-table family=age -->  the experiments that train one family's models
 
 The tables follow whatever is registered: new models, several tags per model, new recipes need no change here.
 """
@@ -26,7 +29,9 @@ from typing import Callable, Iterable, Mapping
 import facezoo
 from facezoo.datasets.augment import Augmentation
 from facezoo.registry import WeightsInfo
-from facezoo.training.recipes import RECIPES, Loss, Optimizer, Recipe, Stage
+from facezoo.specs import ablation_markdown, metric_label
+from facezoo.training.fitting import HELPERS
+from facezoo.training.recipes import EXPERIMENTS, RECIPES, Experiment, Loss, Optimizer, Recipe, Stage
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The files that may hold generated blocks.
@@ -35,8 +40,6 @@ BLOCK = re.compile(
     r"(<!-- generated: (?P<kind>[\w-]+)(?P<args>[^>]*?) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.S
 )
 COMMAND = "python tools/generate_tables.py"
-
-_METRIC_NAMES = {"mae": "MAE", "rmse": "RMSE", "pearson_r": "Pearson r", "macro_f1": "macro F1"}
 
 
 def markdown(header: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
@@ -49,12 +52,7 @@ def markdown(header: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
 
 def format_metrics(metrics: Mapping[str, float]) -> str:
     """``{"age/mae": 6.3739, "gender/accuracy": 0.8867}`` -> ``"age MAE 6.374, gender accuracy 0.8867"``."""
-    parts = []
-    for key, value in metrics.items():
-        head, _, name = key.rpartition("/")
-        label = _METRIC_NAMES.get(name, name.replace("_", " "))
-        parts.append(f"{head + ' ' if head else ''}{label} {value:.4g}")
-    return ", ".join(parts)
+    return ", ".join(f"{metric_label(key)} {value:.4g}" for key, value in metrics.items())
 
 
 def format_config(config: Mapping[str, object]) -> str:
@@ -221,7 +219,67 @@ def recipe_table(recipe: str | None = None, family: str | None = None) -> str:
     return markdown(("recipe", "model", "dataset", *header), rows)
 
 
-GENERATORS: dict[str, Callable[..., str]] = {"weights-table": weights_table, "recipe-table": recipe_table}
+def ablation_table(weights: str) -> str:
+    """The ablation rows of one registered weight, ``MODEL.TAG``."""
+    name, _, tag = weights.partition(".")
+    rows = facezoo.model_info(name).weights[tag].ablation
+    return ablation_markdown(rows) if rows else f"No ablation is recorded for `{weights}`.\n"
+
+
+def _call(recipe: str, experiment: str) -> str:
+    """``fit_age_cnn(experiment="baseline")``, or ``fit("recipe", experiment=...)`` for a recipe without a helper."""
+    helper = next((name for name, h in HELPERS.items() if h.recipe == recipe), None)
+    return f'`{helper}(experiment="{experiment}")`' if helper else f'`fit("{recipe}", experiment="{experiment}")`'
+
+
+def experiment_row(recipe: str, experiment: Experiment) -> tuple[object, ...]:
+    """One row of the experiment table: the call, what the write-up ran and reported, the settings that differ."""
+    r = experiment.recipe
+    settings = ", ".join(
+        f"{key}={value!r}"
+        for key, value in experiment.overrides.items()
+        if key not in ("model", "splits", "dataset_options")
+    )
+    options = ", ".join(f"{key}={value!r}" for key, value in r.dataset_options.items())
+    data = f"{r.dataset}{f' ({options})' if options else ''}: " + " / ".join(r.splits)
+    epochs = " + ".join(str(stage.epochs) for stage in r.stages)
+    names = {key.rpartition("/")[2] for key in experiment.reported}
+    if len(experiment.reported) > 1 and len(names) == 1 and all("/" in key for key in experiment.reported):
+        per_head = ", ".join(f"{key.split('/')[0]} {value:.3g}" for key, value in experiment.reported.items())
+        name = names.pop()
+        reported = f"{experiment.reported_split} {metric_label(name)} per head: {per_head}"
+    else:
+        reported = f"{experiment.reported_split} " + format_metrics(experiment.reported)
+    return (
+        _call(recipe, experiment.name),
+        f"{experiment.write_up}: {experiment.row}",
+        f"`{r.model}`" + (f" {settings}" if settings else ""),
+        data,
+        epochs,
+        reported,
+    )
+
+
+def experiment_table(family: str | None = None) -> str:
+    """Every write-up experiment (of the experiments training ``family``'s models if given)."""
+    rows = [
+        experiment_row(recipe, experiment)
+        for recipe, experiments in EXPERIMENTS.items()
+        for experiment in experiments.values()
+        if family is None or facezoo.model_info(experiment.recipe.model).family == family
+    ]
+    if not rows:
+        return f"No write-up experiment trains the {family} family's models.\n"
+    header = ("call", "write-up experiment", "model and settings", "data: train / validation / test", "epochs")
+    return markdown((*header, "write-up result"), rows)
+
+
+GENERATORS: dict[str, Callable[..., str]] = {
+    "weights-table": weights_table,
+    "recipe-table": recipe_table,
+    "ablation-table": ablation_table,
+    "experiment-table": experiment_table,
+}
 
 
 def render(text: str, source: str = "") -> str:

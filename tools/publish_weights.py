@@ -7,6 +7,13 @@ From a finished ``fit_*`` run folder (holding ``result.json``)::
     python tools/publish_weights.py runs/utkface64 --tag utkface --hardware "2 CPU cores (no GPU)" \\
         --command "python -c ..." --protocol "seeded 10%, 900 images, of facezoo's UTKFace copy"
 
+The card's ablation table holds this run and the runs it was chosen over, each measured once on the same split
+(``--ablation VARIANT=SOURCE``, SOURCE a run folder or a registered ``MODEL.TAG``; ``--init-label PATH=NAME`` names
+a local ``backbone_weights`` folder the way users can get it)::
+
+    python tools/publish_weights.py runs/attractive_face2 --tag faces_ft_scut_fbp5500 --variant "face backbone" \\
+        --ablation "from scratch=attractive_net.scut_fbp5500" --init-label runs/face_backbone2/pretrained=face_mobilenet_v2.faces ...
+
 Re-publishing registered weights in the current layout (no retraining; the texts and numbers come from the registry
 entry and the old card, and the predictions are checked to be identical)::
 
@@ -90,6 +97,33 @@ def write_entry(repo_id: str, sha256: str, size: int) -> Path:
     sys.exit(f"No registry entry with repo_id {repo_id!r} in {MODELS}; paste the printed entry next to the builder.")
 
 
+def ablation_row(variant: str, source: str, init_labels: dict[str, str], trust_cpu: bool = False) -> dict[str, Any]:
+    """One ablation row from a finished run folder (its ``result.json``) or a registered ``MODEL.TAG``."""
+    if Path(source, "result.json").is_file():
+        result = json.loads(Path(source, "result.json").read_text())
+        args = result["training_args"]
+        history = result["history"]
+        init = (args.get("model_config") or {}).get("backbone_weights")
+        # CPU time is complete only when the epochs recorded theirs (a resumed run's result counts its last process).
+        cpu = result.get("cpu_time_s") if "epoch_cpu_s" in history or trust_cpu else None
+        size, epochs, metrics = args["image_size"][0], len(history.get("epoch", [])), result["test_metrics"]
+    else:
+        name, _, tag = source.partition(".")
+        weights = facezoo.model_info(name).weights[tag]
+        init, cpu = weights.config.get("backbone_weights"), weights.extra.get("cpu_time_s")
+        size, epochs, metrics = weights.config["input_shape"][0], weights.extra.get("epochs"), weights.metrics
+    if init is not None and str(init) not in init_labels and "/" in str(init):
+        sys.exit(f"--ablation {variant}: name its local backbone_weights {init!r} with --init-label {init}=NAME")
+    return {
+        "variant": variant,
+        "init": init_labels.get(str(init), init),
+        "image_size": size,
+        "epochs": epochs,
+        "cpu_time_s": round(cpu) if cpu else None,
+        "metrics": {k: round(v, 4) for k, v in metrics.items() if k.split("/")[-1] != "count"},
+    }
+
+
 def check_identical(folder: Path, reference, architecture: str, config: dict[str, Any]) -> None:
     """The staged folder predicts exactly what ``reference`` does, through facezoo and through plain Keras."""
     import keras
@@ -115,6 +149,22 @@ def main() -> None:
     parser.add_argument("--command", help="the command that trained it (recorded in card and entry)")
     parser.add_argument("--notes", default="", help="what the card must say beyond the recipe (deviations, targets)")
     parser.add_argument("--base-model", help="Hub id of the facezoo weights these were fine-tuned from")
+    parser.add_argument("--variant", default="these weights", help="this run's label in the ablation table")
+    parser.add_argument(
+        "--ablation", action="append", default=[], metavar="VARIANT=SOURCE", help="a run folder or MODEL.TAG compared"
+    )
+    parser.add_argument(
+        "--init-label", action="append", default=[], metavar="PATH=NAME", help="name a local backbone_weights folder"
+    )
+    parser.add_argument(
+        "--wall-minutes", type=float, help="the run's training time, for runs resumed before epochs recorded theirs"
+    )
+    parser.add_argument(
+        "--uninterrupted",
+        action="store_true",
+        help="the run folders were never resumed: their result.json CPU time is complete (for runs from before "
+        "epochs recorded their own)",
+    )
     parser.add_argument("--write", action="store_true", help="update sha256 and file_size of the existing entry")
     args = parser.parse_args()
     if bool(args.run_dir) == bool(args.republish):
@@ -139,7 +189,11 @@ def main() -> None:
         split, protocol = re.fullmatch(r"(\w+)(?: \((.*)\))?", weights.split, re.S).groups()  # type: ignore[union-attr]
         metrics, dataset, dataset_options = dict(weights.metrics), weights.dataset, dict(weights.dataset_options)
         notes, base_model = old_card_notes(source), args.base_model
-        entry_extra = dict(weights.extra)
+        entry_extra, ablation = dict(weights.extra), [dict(row) for row in weights.ablation]
+        if args.ablation:  # new comparisons: this weight's own row first, then the runs it is compared with
+            labels = dict(item.split("=", 1) for item in args.init_label)
+            pairs = [(args.variant, args.republish), *(item.split("=", 1) for item in args.ablation)]
+            ablation = [ablation_row(variant, source, labels, args.uninterrupted) for variant, source in pairs]
     else:
         for name in ("tag", "hardware", "command"):
             if not getattr(args, name):
@@ -155,11 +209,12 @@ def main() -> None:
         metrics = {k: round(v, 4) for k, v in result["test_metrics"].items() if k.split("/")[-1] != "count"}
         dataset, dataset_options = training_args["dataset"], dict(training_args.get("dataset_options", {}))
         epochs = len(result["history"].get("epoch", []))
+        wall_s = args.wall_minutes * 60 if args.wall_minutes else result["wall_time_s"]
         notes = " ".join(
             part
             for part in (
                 f"Trained with the facezoo.training recipe `{result['recipe']}` ({training_args.get('reference', '')}),",
-                f"{epochs} epochs in {result['wall_time_s'] / 60:.0f} minutes on {args.hardware}.",
+                f"{epochs} epochs in {wall_s / 60:.0f} minutes on {args.hardware}.",
                 f"Command: `{args.command}`.",
                 args.notes,
             )
@@ -168,10 +223,15 @@ def main() -> None:
         base_model = args.base_model
         entry_extra = {
             "hardware": args.hardware,
-            "wall_time_s": round(result["wall_time_s"]),
+            "wall_time_s": round(wall_s),
             "epochs": epochs,
             "command": args.command,
         }
+        labels = dict(item.split("=", 1) for item in args.init_label)
+        pairs = [(args.variant, str(args.run_dir)), *(item.split("=", 1) for item in args.ablation)]
+        ablation = [ablation_row(variant, source, labels, args.uninterrupted) for variant, source in pairs]
+        if ablation[0]["cpu_time_s"] is not None:
+            entry_extra["cpu_time_s"] = ablation[0]["cpu_time_s"]
     repo_id = f"{ORG}/{repo_name}"
     config = dict(model._facezoo_config)
     folder = ROOT / "weights" / repo_name
@@ -189,6 +249,7 @@ def main() -> None:
             notes=notes,
             base_model=base_model,
             repo_id=repo_id,
+            ablation=ablation,
         )
         hub.check_folder(staged)
         check_identical(staged, model, architecture, config)
@@ -220,9 +281,16 @@ def main() -> None:
         num_params=model.count_params(),
         embedded=embedded,
         extra=entry_extra,
+        ablation=tuple(ablation),
         commit=None,
     )
-    print("WeightsInfo(**" + pprint.pformat(entry, width=110, sort_dicts=False) + ")")
+    print(weights_code(entry))
+
+
+def weights_code(entry: dict[str, Any]) -> str:
+    """``entry`` as the ``WeightsInfo(...)`` call to paste beside the builder (``ruff format`` tidies it)."""
+    fields = (f"    {key}={pprint.pformat(value, width=100, sort_dicts=False)}," for key, value in entry.items())
+    return "WeightsInfo(\n" + "\n".join(fields) + "\n)"
 
 
 if __name__ == "__main__":

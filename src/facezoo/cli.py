@@ -183,6 +183,7 @@ def cmd_train(args: argparse.Namespace) -> None:
             ("image_size", args.image_size),
             ("limit", args.limit),
             ("seed", args.seed),
+            ("experiment", args.experiment),
         )
         if value is not None
     }
@@ -329,6 +330,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("train", cmd_train, "run a training recipe", tensorflow=True)
     p.add_argument("recipe", choices=sorted(RECIPES))
+    p.add_argument(
+        "--experiment",
+        help="run the recipe as a write-up ran one of its experiments (e.g. age_cnn: baseline, regularized, "
+        "augmented, vgg16; see docs/training.md)",
+    )
     p.add_argument("--data-dir", required=True, help="the datasets folder, or the dataset's own folder")
     p.add_argument("--output-dir", required=True, help="checkpoints, logs and the save_pretrained folder go here")
     p.add_argument("--epochs", type=int)

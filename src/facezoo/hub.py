@@ -64,7 +64,7 @@ from facezoo.pretrained import (
     mismatch,
     sha256_of,
 )
-from facezoo.specs import DatasetCitation, WeightsInfo
+from facezoo.specs import DatasetCitation, WeightsInfo, ablation_markdown
 
 if TYPE_CHECKING:
     import keras
@@ -140,6 +140,7 @@ def save_pretrained(
     notes: str | None = None,
     base_model: str | None = None,
     repo_id: str | None = None,
+    ablation: Iterable[Mapping[str, Any]] = (),
 ) -> Path:
     """Write ``model`` as a Hub repository folder: Keras' own saving layout, ``facezoo.json`` and a model card.
 
@@ -166,6 +167,8 @@ def save_pretrained(
         base_model: Hub id of the facezoo weights this model was fine-tuned from (the card's ``base_model``).
         repo_id: The Hub repository the folder will be pushed to (named in the card; :func:`push_to_hub` fills
             it in otherwise).
+        ablation: The runs these weights were chosen from (:attr:`facezoo.specs.WeightsInfo.ablation` rows), shown
+            as a table in the card and stored in ``facezoo.json``.
 
     Returns:
         The folder written.
@@ -180,6 +183,7 @@ def save_pretrained(
     info = model_info(architecture)
     dataset = dataset or info.dataset
     training_args = json.loads(json.dumps(dict(training_args), default=str)) if training_args is not None else None
+    rows: list[dict[str, Any]] = json.loads(json.dumps([dict(row) for row in ablation], default=dict))
     paths = _local_paths(training_args)
     if paths:
         raise ValueError(
@@ -208,6 +212,7 @@ def save_pretrained(
             training_args=training_args,
             repo_id=repo_id,
             base_model=base_model,
+            ablation=rows,
         )
         (tmp / CARD_NAME).write_text(card, encoding="utf-8")
         metadata = _metadata(
@@ -221,6 +226,7 @@ def save_pretrained(
             metrics=metrics,
             base_model=base_model,
             training_args=training_args,
+            ablation=rows,
         )
         metadata["files"] = _file_hashes(tmp)
         _write_json(tmp / METADATA_NAME, metadata)
@@ -522,6 +528,7 @@ def model_card(
     training_args: Mapping[str, Any] | None = None,
     repo_id: str | None = None,
     base_model: str | None = None,
+    ablation: Iterable[Mapping[str, Any]] = (),
 ) -> str:
     """The model card (``README.md``) of a facezoo model: Hub YAML front matter and prose.
 
@@ -589,6 +596,7 @@ def model_card(
     )
     config_lines = "\n".join(f"    {key}={value!r}," for key, value in config.items())
     hub_id = repo_id or REPO_ID_PLACEHOLDER
+    ablation = list(ablation)
     sections = [
         f"# {architecture} ({dataset_title})",
         f"A facezoo `{architecture}` model ({info.family} family, {info.task}) trained on {dataset_title}. "
@@ -597,6 +605,11 @@ def model_card(
         f"| output | kind | labels / units |\n|---|---|---|\n{outputs}",
         "## Training",
         notes or "Trained with facezoo.",
+        *(
+            [f"Ablation (each run measured once on the `{split}` split):\n\n{ablation_markdown(ablation).rstrip()}"]
+            if ablation
+            else []
+        ),
         *([f"Fine-tuned from [{base_model}](https://huggingface.co/{base_model})."] if base_model else []),
         f"Builder config:\n\n```python\n{architecture}(\n{config_lines}\n)\n```",
         *(["The training arguments are in `facezoo.json` (`training_args`)."] if training_args is not None else []),
@@ -687,6 +700,7 @@ def _metadata(
     metrics: Mapping[str, float] | None,
     base_model: str | None,
     training_args: Mapping[str, Any] | None,
+    ablation: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """The content of ``facezoo.json`` (without ``files``); docs/hub.md documents the schema."""
     info = model_info(architecture)
@@ -707,6 +721,7 @@ def _metadata(
         "metrics": {key: float(value) for key, value in (metrics or {}).items()},
         "base_model": base_model,
         "training_args": training_args,
+        "ablation": ablation,
     }
 
 

@@ -28,6 +28,8 @@ __all__ = [
     "Marker",
     "DatasetCitation",
     "DatasetInfo",
+    "ablation_markdown",
+    "metric_label",
 ]
 
 TASKS = ("regression", "classification", "multi-task classification")
@@ -87,6 +89,9 @@ class WeightsInfo:
         num_params: Total parameter count of the model with these weights.
         embedded: Package resource holding the same bytes, so loading needs no network; ``None`` when not shipped.
         extra: Anything else (training args, hardware, wall time).
+        ablation: The runs these weights were chosen from, each measured once on the same split: mappings with
+            ``variant``, ``init`` (the starting weights), ``image_size``, ``epochs``, ``cpu_time_s`` (``None`` if
+            not recorded) and ``metrics``; rendered by :func:`ablation_markdown` in the card and the docs.
         commit: The Hub commit the weights were uploaded (and measured) at; ``None`` while they are only staged
             in the source tree's ``weights/`` folder, not uploaded yet.
     """
@@ -107,11 +112,13 @@ class WeightsInfo:
     num_params: int = 0
     embedded: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    ablation: tuple[Mapping[str, Any], ...] = ()
     commit: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("config", "metrics", "dataset_options", "extra"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
+        object.__setattr__(self, "ablation", tuple(_frozen(row) for row in self.ablation))
 
     @property
     def uploaded(self) -> bool:
@@ -170,6 +177,35 @@ class ModelInfo:
         from facezoo.geometry import face_geometry
 
         return face_geometry(self.dataset)
+
+
+_METRIC_LABELS = {"mae": "MAE", "rmse": "RMSE", "pearson_r": "Pearson r", "macro_f1": "macro F1"}
+
+
+def ablation_markdown(rows: tuple[Mapping[str, Any], ...] | list[Mapping[str, Any]]) -> str:
+    """A Markdown table of ablation rows (see :attr:`WeightsInfo.ablation`): one row per run, one column per
+    metric of the first row."""
+    metrics = [name for name in rows[0]["metrics"] if not name.endswith("count")] if rows else []
+    header = ["variant", "init", "size", "epochs", "CPU time", *(metric_label(name) for name in metrics)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cpu = row.get("cpu_time_s")
+        cells = [
+            row["variant"],
+            row.get("init") or "random",
+            f"{row['image_size']} px" if row.get("image_size") else "",
+            str(row.get("epochs", "")),
+            f"{cpu / 60:.0f} min" if cpu else "not recorded",
+            *(f"{row['metrics'][name]:.4g}" if name in row["metrics"] else "" for name in metrics),
+        ]
+        lines.append("| " + " | ".join(str(cell).replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def metric_label(name: str) -> str:
+    """``"age/mae"`` -> ``"age MAE"``, ``"pearson_r"`` -> ``"Pearson r"``."""
+    head, _, metric = name.rpartition("/")
+    return f"{head + ' ' if head else ''}{_METRIC_LABELS.get(metric, metric.replace('_', ' '))}"
 
 
 #: A dataset marker: a path inside the dataset's folder (a glob if it has ``*``) that must exist, or ``(glob, n)``:

@@ -9,11 +9,12 @@ Splits, by ``protocol``:
   ``"validation"`` and ``"test"`` get ``validation_fraction`` and ``test_fraction`` (default 0.1 each), ``"train"``
   the rest.
 - ``"reference"``: the write-up 001's balanced sample: per class, a seeded shuffle, the first 1,600 images
-  ``"train"``, the next 800 ``"validation"`` (fewer, with a warning, where a class has fewer than 2,400).
-  No ``"test"``.
+  ``"train"``, the next 800 ``"validation"`` (fewer, with a warning, where a class has fewer than 2,400);
+  ``sample_sizes`` changes the two per-class sizes. No ``"test"``: the write-up measured on its validation part
+  (the ``fit_age_cnn`` experiments test there, see ``facezoo.training.EXPERIMENTS``).
 
 ``"all"`` is every labelled image. Options: ``protocol``, ``validation_fraction``, ``test_fraction``, ``seed``
-(default 42). Target: ``age``, class index into :data:`LABELS`. Non-commercial research use only.
+(default 42), ``sample_sizes`` (default ``(1600, 800)``). Target: ``age``, class index into :data:`LABELS`. Non-commercial research use only.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def load(
     validation_fraction: float = 0.1,
     test_fraction: float = 0.1,
     seed: int = 42,
+    sample_sizes: tuple[int, int] = REFERENCE_SIZES,
 ) -> FaceDataset:
     """Parse ``train.csv`` and return ``split`` of ``protocol`` (see the module docstring)."""
     path = folder / "train.csv"
@@ -62,16 +64,19 @@ def load(
     if protocol == "stratified":
         splits = fraction_split(len(rows), (validation_fraction, test_fraction), seed, labels=labels)
     elif protocol == "reference":
-        splits = reference_split(labels, seed)
+        splits = reference_split(labels, seed, sample_sizes)
     else:
         raise ValueError(f"imfdb_age protocol must be 'stratified' or 'reference', got {protocol!r}")
     return select_split(full, split, splits)
 
 
-def reference_split(labels: np.ndarray, seed: int) -> dict[str, np.ndarray]:
-    """The write-up's balanced sample: per class 1,600 train and 800 validation images after a seeded shuffle."""
+def reference_split(labels: np.ndarray, seed: int, sizes: tuple[int, int] = REFERENCE_SIZES) -> dict[str, np.ndarray]:
+    """The write-up's balanced sample: per class ``sizes`` (1,600 train, 800 validation) images after a seeded
+    shuffle."""
+    if len(sizes) != 2 or not all(isinstance(n, int) and n > 0 for n in sizes):
+        raise ValueError(f"imfdb_age sample_sizes must be two positive integers (train, validation), got {sizes!r}")
     rng = np.random.RandomState(seed)
-    n_train, n_valid = REFERENCE_SIZES
+    n_train, n_valid = sizes
     train, valid = [], []
     for c, label in enumerate(LABELS):
         members = np.flatnonzero(labels == c)

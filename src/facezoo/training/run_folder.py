@@ -53,6 +53,8 @@ __all__ = [
 logger = logging.getLogger("facezoo.training")
 
 #: Everything a run writes into its folder (what ``resume=False`` sets aside).
+#: History columns holding each epoch's cost, not a metric.
+TIME_COLUMNS = ("epoch_wall_s", "epoch_cpu_s")
 ARTEFACTS = ("run.json", "checkpoints", "best.weights.h5", "history.csv", "curves.png", "pretrained", "result.json")
 #: Name prefix of the folder a previous run is moved into until the new one has finished.
 PREVIOUS_PREFIX = ".facezoo-previous-"
@@ -70,8 +72,8 @@ class TrainingResult:
         best_weights: ``best.weights.h5``: the best epoch on the validation monitor (what was tested).
         pretrained_dir: The ``save_pretrained`` folder (config, weights, training args, model card).
         training_args: The exact arguments of the run (also in the card and ``run.json``).
-        wall_time_s: Training and test time of the run that produced this result.
-        cpu_time_s: CPU time (all threads of this process) of that run: the compute it cost, whatever else ran.
+        wall_time_s: Training and test time of the run, including the epochs of processes it resumed from.
+        cpu_time_s: CPU time (all threads) of the run, likewise: the compute it cost, whatever else ran.
         table: Ablation table (selfie ``ablation=``), else ``None``.
         variants: Ablation variant name -> its result.
         model: The trained model with the best weights (``None`` when the result was read back from disk).
@@ -235,6 +237,11 @@ class RunTracker:
     def rows(self) -> list[dict[str, Any]]:
         return [row for stage in self.stages for row in self.stage_state(stage).get("history", [])]
 
+    def epoch_times(self) -> tuple[float, float]:
+        """Wall and CPU seconds of the epochs recorded so far (runs from before the times were recorded: 0)."""
+        rows = self.rows()
+        return sum(r.get("epoch_wall_s", 0.0) for r in rows), sum(r.get("epoch_cpu_s", 0.0) for r in rows)
+
     def history_columns(self) -> dict[str, list]:
         rows = self.rows()
         columns = list(dict.fromkeys(key for row in rows for key in row))
@@ -325,7 +332,7 @@ def plot_curves(history: dict[str, list], path: Path) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         return
-    names = [k for k in history if k not in ("stage", "epoch") and not k.startswith("val_")]
+    names = [k for k in history if k not in ("stage", "epoch", *TIME_COLUMNS) and not k.startswith("val_")]
     if not names:
         return
     steps = range(1, len(history["epoch"]) + 1)
