@@ -24,7 +24,7 @@ from facezoo.training import EXPERIMENTS, Table, fit_age_cnn
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, help="datasets root or the imfdb-age folder")
+    parser.add_argument("--data-dir", type=Path, help="datasets folder or the imfdb-age folder")
     parser.add_argument("--output-dir", type=Path, default=Path("runs/age_from_scratch_vs_vgg16"))
     parser.add_argument("--epochs", type=int, help="epochs per experiment (default: the write-up's 30, 50 for VGG16)")
     parser.add_argument("--limit", type=int, help="use at most N images per split (smoke runs)")

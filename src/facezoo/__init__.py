@@ -11,23 +11,29 @@ from typing import Any
 from facezoo import models  # noqa: F401  (registers every builder)
 from facezoo._registry import list_models, model_info
 from facezoo._version import __version__
+from facezoo.errors import FacezooError
 from facezoo.factory import create_model
-from facezoo.specs import ModelInfo, OutputSpec, WeightsInfo
+from facezoo.specs import DatasetInfo, ModelInfo, OutputSpec, WeightsInfo
 
 __all__ = [
     "__version__",
+    "DatasetInfo",
+    "FacezooError",
     "ModelInfo",
     "OutputSpec",
     "WeightsInfo",
     "create_model",
     "list_models",
     "model_info",
+    "list_datasets",
+    "dataset_info",
     "evaluate",
     "predict",
     "analyze",
     "detect_faces",
     "align_face",
     "datasets",
+    "errors",
     "faces",
     "hub",
     "models",
@@ -36,6 +42,7 @@ __all__ = [
 
 _SUBMODULES = {
     "datasets",
+    "errors",
     "factory",
     "faces",
     "geometry",
@@ -53,6 +60,8 @@ _FUNCTIONS = {
     "analyze": "facezoo.faces",
     "detect_faces": "facezoo.faces",
     "align_face": "facezoo.faces",
+    "list_datasets": "facezoo.datasets",
+    "dataset_info": "facezoo.datasets",
 }
 
 

@@ -24,17 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
+from facezoo.datasets._registry import register_dataset
 from facezoo.datasets.core import MARKER_IMAGES, FaceDataset, fraction_split, label_error, read_csv, select_split
-from facezoo.specs import OutputSpec
+from facezoo.specs import DatasetCitation, OutputSpec
 
-FOLDER = "imfdb-age"
-MARKERS = ("train.csv", ("Train/[0-9]*.jpg", MARKER_IMAGES))
-#: The dataset's own entries, the only ones copied from a ``manual_dir`` folder.
-CONTENTS = ("train.csv", "Train")
-IMAGES = "19,906"
-DOWNLOAD = "manual (login): train.zip"
 LABELS = ("YOUNG", "MIDDLE", "OLD")
-HEADS = (OutputSpec("age", "classification", LABELS),)
 REFERENCE_SIZES = (1600, 800)
 
 logger = logging.getLogger("facezoo.datasets")
@@ -65,7 +59,7 @@ def load(
         split="all",
         paths=[str(folder / "Train" / row["ID"].strip()) for row in rows],
         targets={"age": labels},
-        heads=HEADS,
+        heads=INFO.heads,
     )
     if protocol == "stratified":
         splits = fraction_split(len(rows), (validation_fraction, test_fraction), seed, labels=labels)
@@ -94,3 +88,31 @@ def reference_split(labels: np.ndarray, seed: int, sizes: tuple[int, int] = REFE
         train.append(members[:n_train])
         valid.append(members[n_train : n_train + n_valid])
     return {"train": np.concatenate(train), "validation": np.concatenate(valid), "all": np.arange(len(labels))}
+
+
+INFO = register_dataset(
+    name="imfdb_age",
+    folder="imfdb-age",
+    markers=("train.csv", ("Train/[0-9]*.jpg", MARKER_IMAGES)),
+    contents=("train.csv", "Train"),
+    heads=(OutputSpec("age", "classification", LABELS),),
+    num_images=19_906,
+    download="manual (login): train.zip",
+    citation=DatasetCitation(
+        title="IMFDB age detection (Analytics Vidhya 'Age Detection of Indian Actors')",
+        reference=(
+            "S. Setty et al. Indian Movie Face Database: A Benchmark for Face Recognition Under Wide Variations. "
+            "NCVPRIPG 2013; age labels from the Analytics Vidhya 'Age Detection of Indian Actors' practice problem"
+        ),
+        bibtex="""@inproceedings{setty2013imfdb,
+  title     = {Indian Movie Face Database: A Benchmark for Face Recognition Under Wide Variations},
+  author    = {Setty, Shankar and Husain, Moula and Beham, Parisa and Gudavalli, Jyothi and Kandasamy, Menaka
+               and Vaddi, Radhesyam and Hemadri, Vidyagouri and Karure, J. C. and Raju, Raja and Rajan, B.
+               and Kumar, Vijay and Jawahar, C. V.},
+  booktitle = {National Conference on Computer Vision, Pattern Recognition, Image Processing and Graphics (NCVPRIPG)},
+  year      = {2013}
+}""",
+        url="https://cvit.iiit.ac.in/projects/IMFDB/",
+    ),
+    loader=load,
+)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from facezoo._registry import register_model
+from facezoo.datasets.imfdb_age import INFO as IMFDB_AGE
 from facezoo.models._common import (
     backbone_weights_arg,
     check_choice,
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 REFERENCE = "001: Age detection of Indian actors (IMFDB), small CNN and VGG16 transfer"
 FACEZOO_REFERENCE = "facezoo: MobileNetV2 from the face backbone, fine-tuned on IMFDB age classes (no write-up)"
-AGE_LABELS = ("YOUNG", "MIDDLE", "OLD")
+AGE_LABELS = IMFDB_AGE.head("age").labels
 
 
 #: Weights trained by ``facezoo.training`` (card: ``weights/age_cnn-imfdb_age/README.md``).
@@ -56,9 +57,10 @@ AGE_CNN_WEIGHTS = WeightsInfo(
 
 
 def _age_outputs(num_classes: int = 3) -> tuple[OutputSpec, ...]:
-    return (
-        OutputSpec("age", "classification", AGE_LABELS if num_classes == 3 else tuple(map(str, range(num_classes)))),
-    )
+    """The dataset's ``age`` head; with another number of classes, one labelled by class index."""
+    if num_classes == len(AGE_LABELS):
+        return IMFDB_AGE.heads
+    return (OutputSpec("age", "classification", tuple(map(str, range(num_classes)))),)
 
 
 @register_model(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from facezoo._registry import register_model
+from facezoo.datasets.scut_fbp5500 import INFO as SCUT_FBP5500
 from facezoo.models._common import (
     backbone_weights_arg,
     check_input_shape,
@@ -15,7 +16,7 @@ from facezoo.models._common import (
     mobilenet_v2_file,
     scaled_input,
 )
-from facezoo.specs import OutputSpec, WeightsInfo
+from facezoo.specs import WeightsInfo
 
 if TYPE_CHECKING:
     import keras
@@ -116,7 +117,7 @@ SCRATCH_WEIGHTS = WeightsInfo(
 @register_model(
     family="attractive_net",
     task="regression",
-    outputs=(OutputSpec("beauty", "regression", units="score 1-5"),),
+    outputs=SCUT_FBP5500.heads,
     dataset="scut_fbp5500",
     reference=REFERENCE,
     num_params=2_259_265,

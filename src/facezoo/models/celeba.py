@@ -8,14 +8,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from facezoo._registry import register_model
+from facezoo.datasets.celeba import INFO as CELEBA
 from facezoo.models._common import backbone_weights_arg, check_input_shape, copy_backbone_weights, scaled_input
-from facezoo.specs import OutputSpec, WeightsInfo
+from facezoo.specs import WeightsInfo
 
 if TYPE_CHECKING:
     import keras
 
 REFERENCE = "003: CelebA gender (Male attribute), InceptionV3 transfer vs simple CNN"
-_OUTPUTS = (OutputSpec("male", "binary", ("female", "male")),)
+#: CelebA's ``Male`` head (labels female, male) as the output ``male``: output names are facezoo's snake_case, dataset
+#: heads keep the upstream attribute's spelling (CONTRIBUTING.md, "Names").
+_OUTPUTS = CELEBA.heads_as(male="Male")
 
 #: Weights trained by ``facezoo.training`` (card: ``weights/celeba_cnn-celeba/README.md``); 66 MB, not embedded.
 CELEBA_CNN_WEIGHTS = WeightsInfo(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from facezoo._registry import register_model
-from facezoo.datasets.faces import HEADS
+from facezoo.datasets.faces import INFO as FACES
 from facezoo.models._common import mobilenet_v2_with_heads
 from facezoo.specs import WeightsInfo
 
@@ -117,7 +117,7 @@ FACE_MOBILENET_V2_WEIGHTS = WeightsInfo(
 @register_model(
     family="face_backbone",
     task="multi-task classification",
-    outputs=HEADS,
+    outputs=FACES.heads,
     dataset="faces",
     reference=REFERENCE,
     num_params=2_273_356,
@@ -145,7 +145,7 @@ def face_mobilenet_v2(
     return mobilenet_v2_with_heads(
         "face_mobilenet_v2",
         input_shape,
-        HEADS,
+        FACES.heads,
         dropout=dropout,
         backbone_weights=backbone_weights,
         priors=REGRESSION_PRIORS,

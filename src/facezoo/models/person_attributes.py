@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Sequence
 
 from facezoo._registry import register_model
+from facezoo.datasets.person_attributes import INFO as PERSON_ATTRIBUTES
 from facezoo.datasets.person_attributes import LABELS as PERSON_ATTRIBUTE_HEADS
 from facezoo.models._common import check_choice, check_input_shape, scaled_input
-from facezoo.specs import OutputSpec
 
 if TYPE_CHECKING:
     import keras
@@ -25,7 +25,7 @@ REFERENCE_CHANNEL_STD = (69.212, 63.936, 63.295)
 @register_model(
     family="person_attributes",
     task="multi-task classification",
-    outputs=tuple(OutputSpec(head, "classification", labels) for head, labels in PERSON_ATTRIBUTE_HEADS.items()),
+    outputs=PERSON_ATTRIBUTES.heads,
     dataset="person_attributes",
     reference=REFERENCE,
     num_params=8_123_355,

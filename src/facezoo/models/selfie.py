@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from facezoo._registry import register_model
+from facezoo.datasets.selfie import INFO as SELFIE
 from facezoo.models._common import check_input_shape, check_positive_int, scaled_input
-from facezoo.specs import OutputSpec
 
 if TYPE_CHECKING:
     import keras
 
 REFERENCE = "000: Selfie popularity, residual CNN with batch norm and LeakyReLU (Huber loss)"
-_OUTPUTS = (OutputSpec("popularity", "regression", units="popularity score"),)
+_OUTPUTS = SELFIE.heads
 
 
 def _min_input_size(n_layers: int) -> int:
