@@ -54,7 +54,7 @@ def background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", required=True, help="datasets root holding UTKFace/")
+    parser.add_argument("--data-dir", required=True, help="datasets folder holding UTKFace/")
     parser.add_argument("--scenes", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default="utkface_multitask")

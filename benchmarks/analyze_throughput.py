@@ -49,7 +49,7 @@ def write_photos(folder: Path, count: int, faces: list[str], rng: np.random.Gene
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", required=True, help="datasets root holding UTKFace/")
+    parser.add_argument("--data-dir", required=True, help="datasets folder holding UTKFace/")
     parser.add_argument("--photos", type=int, default=100)
     parser.add_argument("--model", default="utkface_multitask")
     parser.add_argument("--batch-size", type=int, default=32)

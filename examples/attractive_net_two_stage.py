@@ -25,7 +25,7 @@ WRITE_UP = {"mae": 0.212, "rmse": 0.286}
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, help="datasets root or the SCUT-FBP5500_v2 folder")
+    parser.add_argument("--data-dir", type=Path, help="datasets folder or the SCUT-FBP5500_v2 folder")
     parser.add_argument("--output-dir", type=Path, default=Path("runs/attractive_net_two_stage"))
     parser.add_argument("--imagenet", action="store_true", help="start MobileNetV2 from ImageNet weights")
     parser.add_argument("--model", default="attractive_net", help="registered model to train")

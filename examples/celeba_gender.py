@@ -35,7 +35,7 @@ def binary_f1(truth: np.ndarray, predicted: np.ndarray) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, help="datasets root or the celeba folder")
+    parser.add_argument("--data-dir", type=Path, help="datasets folder or the celeba folder")
     parser.add_argument("--output-dir", type=Path, default=Path("runs/celeba_gender"))
     parser.add_argument("--model", choices=sorted(WRITE_UP), default="celeba_cnn")
     parser.add_argument("--imagenet", action="store_true", help="start InceptionV3 from ImageNet weights")

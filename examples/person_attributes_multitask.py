@@ -55,7 +55,7 @@ def validation_table(model, validation: datasets.FaceDataset) -> Table:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, help="datasets root or the hvc folder")
+    parser.add_argument("--data-dir", type=Path, help="datasets folder or the hvc folder")
     parser.add_argument("--output-dir", type=Path, default=Path("runs/person_attributes_multitask"))
     parser.add_argument("--epochs", type=int, help="maximum epochs per stage (default: the recipe's 50)")
     parser.add_argument("--limit", type=int, help="use at most N images per split (smoke runs)")

@@ -41,7 +41,7 @@ def val_mae(result: TrainingResult) -> dict[str, list[float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, help="datasets root or the Selfie-dataset folder")
+    parser.add_argument("--data-dir", type=Path, help="datasets folder or the Selfie-dataset folder")
     parser.add_argument("--output-dir", type=Path, default=Path("runs/selfie_ablation"))
     parser.add_argument("--model", default="selfie_resnet", help="registered model the variants configure")
     parser.add_argument("--epochs", type=int, help="epochs per variant (default: the recipe's 20)")

@@ -21,7 +21,7 @@ from facezoo.training import Table, evaluate, fit_utkface
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, help="datasets root or the UTKFace folder")
+    parser.add_argument("--data-dir", type=Path, help="datasets folder or the UTKFace folder")
     parser.add_argument("--output-dir", type=Path, default=Path("runs/utkface_age_gender"))
     parser.add_argument("--epochs", type=int, help="default: the recipe's 30 (with early stopping)")
     parser.add_argument("--limit", type=int, help="use at most N images per split (smoke runs)")

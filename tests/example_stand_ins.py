@@ -53,7 +53,7 @@ def stand_in_face_backbone(input_shape=(32, 32, 3)):
     import keras
     from keras import layers
 
-    from facezoo.datasets.faces import HEADS
+    from facezoo.datasets import dataset_info
 
     inputs = keras.Input(input_shape, name="image")
     scaled = layers.Rescaling(1 / 127.5, offset=-1)(inputs)
@@ -62,7 +62,7 @@ def stand_in_face_backbone(input_shape=(32, 32, 3)):
         spec.name: layers.Dense(1, name=spec.name)(x)
         if spec.kind == "regression"
         else layers.Dense(len(spec.labels), activation="softmax", name=spec.name)(x)
-        for spec in HEADS
+        for spec in dataset_info("faces").heads
     }
     return keras.Model(inputs, outputs, name="stand_in_face_backbone")
 

@@ -73,16 +73,24 @@ def test_datasets_lists_every_dataset(capsys):
 
 
 def test_download_from_a_manual_dir(capsys, data_root, tmp_path):
-    code, out, err = run(capsys, "download", "utkface", "--root", tmp_path, "--manual-dir", data_root / "UTKFace")
+    code, out, err = run(capsys, "download", "utkface", "--data-dir", tmp_path, "--manual-dir", data_root / "UTKFace")
     assert code == 0, err
     folder = Path(out.strip())
     assert folder == tmp_path / "UTKFace" and len(list(folder.glob("*.jpg"))) == 24
 
 
+def test_download_root_is_the_deprecated_name_of_data_dir(capsys, data_root, tmp_path):
+    code, out, err = run(capsys, "download", "utkface", "--root", tmp_path, "--manual-dir", data_root / "UTKFace")
+    assert code == 0 and Path(out.strip()) == tmp_path / "UTKFace"
+    assert err == "facezoo: warning: --root is deprecated, use --data-dir (--root will be removed in facezoo 0.2.0).\n"
+    code, out, err = run(capsys, "download", "utkface", "--root", tmp_path, "--data-dir", tmp_path)
+    assert code == 1 and err == "facezoo: error: --root is the old name of --data-dir; pass --data-dir only.\n"
+
+
 def test_download_bad_input(capsys, tmp_path):
-    code, out, err = run(capsys, "download", "nope", "--root", tmp_path)
+    code, out, err = run(capsys, "download", "nope", "--data-dir", tmp_path)
     assert code == 1 and out == "" and err.count("\n") == 1 and "Unknown dataset 'nope'" in err
-    code, out, err = run(capsys, "download", "imfdb_age", "--root", tmp_path, "--manual-dir", tmp_path / "empty")
+    code, out, err = run(capsys, "download", "imfdb_age", "--data-dir", tmp_path, "--manual-dir", tmp_path / "empty")
     assert code == 1 and out == "" and err.count("\n") == 1 and err.startswith("facezoo: error:")
 
 
@@ -125,6 +133,10 @@ def test_train_bad_input(capsys, tmp_path):
         capsys, "train", "age_cnn", "--data-dir", tmp_path, "--output-dir", tmp_path, "--strategy", "multi-worker"
     )
     assert code == 1 and err.count("\n") == 1 and 'strategy "multi-worker" needs TF_CONFIG' in err
+    code, _, err = run(
+        capsys, "train", "age_cnn", "--data-dir", tmp_path, "--output-dir", tmp_path, "--experiment", "x"
+    )
+    assert code == 1 and "has no experiment 'x'; its experiments: baseline, regularized, augmented, vgg16" in err
 
 
 def test_evaluate_a_local_model(capsys, model_dir, data_root):

@@ -23,7 +23,7 @@ def test_generated_blocks_are_up_to_date():
 
 
 def test_every_weight_and_recipe_appears():
-    from facezoo.training.recipes import RECIPES
+    from facezoo.training.recipes import EXPERIMENTS, RECIPES
 
     weights = generate_tables.weights_table()
     for name in registry.list_models():
@@ -33,6 +33,10 @@ def test_every_weight_and_recipe_appears():
     assert all(f"| `{name}` |" in recipes for name in RECIPES)
     age = generate_tables.recipe_table(family="age")
     assert "| `age_cnn` |" in age and "| `age_vgg16` |" in age and "`utkface`" not in age
+    experiments = generate_tables.experiment_table()
+    assert all(f'(experiment="{name}")`' in experiments for names in EXPERIMENTS.values() for name in names)
+    age = generate_tables.experiment_table(family="age")
+    assert '| `fit_age_cnn(experiment="vgg16")` | 001: VGG16 transfer' in age and "validation accuracy 0.67 |" in age
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 import facezoo
 from facezoo.inference import output_specs
 from facezoo.models.selfie import selfie_resnet
-from facezoo.registry import cut_features, outputs_at
+from facezoo.registry import cut_features
 
 ALL_MODELS = facezoo.list_models()
 
@@ -144,8 +144,8 @@ def test_multi_head_builders_take_classes_per_head(name):
     config = {"input_shape": (64, 64, 3), "num_classes": {head.name: head.width + 1}}
     model = facezoo.create_model(name, **config)
     assert model.output[head.name].shape[-1] == head.width + 1
-    assert output_specs(model) == outputs_at(name, config)
-    assert dict((s.name, s.labels) for s in outputs_at(name, config))[head.name] == tuple(
+    assert output_specs(model) == output_specs(name, config)
+    assert dict((s.name, s.labels) for s in output_specs(name, config))[head.name] == tuple(
         map(str, range(head.width + 1))
     )
 

@@ -20,7 +20,7 @@ from hub_server import File
 from huggingface_hub import ModelCard
 
 import facezoo
-from facezoo import _citations, hub, registry
+from facezoo import hub, registry
 from facezoo.training.evaluate import evaluation_options
 
 REPO = Path(__file__).resolve().parents[1]
@@ -128,18 +128,8 @@ def test_predictions_on_the_astronaut_are_in_range(name, tag, fake_hub):
             assert result[spec.name]["label"] == max(probabilities, key=probabilities.get)
 
 
-#: Dataset name -> its folder in ../shared/data (``faces``, the union of four, finds its members there).
-SHARED_FOLDERS = {
-    "utkface": "UTKFace",
-    "imfdb_age": "imfdb-age",
-    "celeba": "celeba",
-    "scut_fbp5500": "SCUT-FBP5500_v2",
-    "faces": ".",
-}
-
-
 def shared_folder(dataset: str) -> Path:
-    folder = SHARED_DATA / SHARED_FOLDERS[dataset]
+    folder = SHARED_DATA / facezoo.datasets.dataset_info(dataset).folder
     if not folder.is_dir():
         pytest.skip(f"no shared data at {folder}")
     return folder
@@ -291,7 +281,7 @@ def test_cards_follow_the_hub_metadata_conventions(name, tag):
     data = card.data.to_dict()
     assert data["library_name"] == "keras"
     assert data["license"] == "other" and data["license_name"]
-    if _citations.DATASETS[weights.dataset].url:  # a union of datasets (faces) has no one home page
+    if facezoo.dataset_info(weights.dataset).citation.url:  # a union of datasets (faces) has no one home page
         assert data["license_link"].startswith("https://")
     outputs = facezoo.model_info(name).outputs
     if len(outputs) == 1 and outputs[0].kind != "regression":

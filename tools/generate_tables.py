@@ -13,6 +13,8 @@ A generated block sits between marker comments; the rest of each page stays hand
     <!-- generated: recipe-table family=age -->  the recipes that train one family's models
     <!-- generated: ablation-table weights=attractive_net.faces_ft_scut_fbp5500 -->   the runs one weight was chosen from
     <!-- generated: adapt-table -->              every model: what its weights adapt to, its feature maps, embedding
+    <!-- generated: experiment-table -->         every write-up experiment in facezoo.training.EXPERIMENTS
+    <!-- generated: experiment-table family=age -->  the experiments that train one family's models
 
 The tables follow whatever is registered: new models, several tags per model, new recipes need no change here.
 """
@@ -29,7 +31,8 @@ import facezoo
 from facezoo.datasets.augment import Augmentation
 from facezoo.registry import WeightsInfo
 from facezoo.specs import ablation_markdown, metric_label
-from facezoo.training.recipes import RECIPES, Loss, Optimizer, Recipe, Stage
+from facezoo.training.fitting import HELPERS
+from facezoo.training.recipes import EXPERIMENTS, RECIPES, Experiment, Loss, Optimizer, Recipe, Stage
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The files that may hold generated blocks.
@@ -238,11 +241,60 @@ def adapt_table() -> str:
     return markdown(header, rows)
 
 
+def _call(recipe: str, experiment: str) -> str:
+    """``fit_age_cnn(experiment="baseline")``, or ``fit("recipe", experiment=...)`` for a recipe without a helper."""
+    helper = next((name for name, h in HELPERS.items() if h.recipe == recipe), None)
+    return f'`{helper}(experiment="{experiment}")`' if helper else f'`fit("{recipe}", experiment="{experiment}")`'
+
+
+def experiment_row(recipe: str, experiment: Experiment) -> tuple[object, ...]:
+    """One row of the experiment table: the call, what the write-up ran and reported, the settings that differ."""
+    r = experiment.recipe
+    settings = ", ".join(
+        f"{key}={value!r}"
+        for key, value in experiment.overrides.items()
+        if key not in ("model", "splits", "dataset_options")
+    )
+    options = ", ".join(f"{key}={value!r}" for key, value in r.dataset_options.items())
+    data = f"{r.dataset}{f' ({options})' if options else ''}: " + " / ".join(r.splits)
+    epochs = " + ".join(str(stage.epochs) for stage in r.stages)
+    names = {key.rpartition("/")[2] for key in experiment.reported}
+    if len(experiment.reported) > 1 and len(names) == 1 and all("/" in key for key in experiment.reported):
+        per_head = ", ".join(f"{key.split('/')[0]} {value:.3g}" for key, value in experiment.reported.items())
+        name = names.pop()
+        reported = f"{experiment.reported_split} {metric_label(name)} per head: {per_head}"
+    else:
+        reported = f"{experiment.reported_split} " + format_metrics(experiment.reported)
+    return (
+        _call(recipe, experiment.name),
+        f"{experiment.write_up}: {experiment.row}",
+        f"`{r.model}`" + (f" {settings}" if settings else ""),
+        data,
+        epochs,
+        reported,
+    )
+
+
+def experiment_table(family: str | None = None) -> str:
+    """Every write-up experiment (of the experiments training ``family``'s models if given)."""
+    rows = [
+        experiment_row(recipe, experiment)
+        for recipe, experiments in EXPERIMENTS.items()
+        for experiment in experiments.values()
+        if family is None or facezoo.model_info(experiment.recipe.model).family == family
+    ]
+    if not rows:
+        return f"No write-up experiment trains the {family} family's models.\n"
+    header = ("call", "write-up experiment", "model and settings", "data: train / validation / test", "epochs")
+    return markdown((*header, "write-up result"), rows)
+
+
 GENERATORS: dict[str, Callable[..., str]] = {
     "weights-table": weights_table,
     "recipe-table": recipe_table,
     "ablation-table": ablation_table,
     "adapt-table": adapt_table,
+    "experiment-table": experiment_table,
 }
 
 

@@ -106,7 +106,7 @@ def markdown(document: dict) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", required=True, help="datasets root holding each dataset's folder")
+    parser.add_argument("--data-dir", required=True, help="datasets folder holding each dataset's folder")
     parser.add_argument("--count", type=int, default=300, help="training images sampled per dataset")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--datasets", default=",".join(FACE_DATASETS))

@@ -147,7 +147,11 @@ def main() -> None:
     parser.add_argument("--split", default="test", help="name of the split the metrics were measured on")
     parser.add_argument("--protocol", default="", help="how that split was made, in words")
     parser.add_argument("--command", help="the command that trained it (recorded in card and entry)")
-    parser.add_argument("--notes", default="", help="what the card must say beyond the recipe (deviations, targets)")
+    parser.add_argument(
+        "--notes",
+        default="",
+        help="what the card must say beyond the recipe (deviations, targets); replaces a republished card's",
+    )
     parser.add_argument("--base-model", help="Hub id of the facezoo weights these were fine-tuned from")
     parser.add_argument("--variant", default="these weights", help="this run's label in the ablation table")
     parser.add_argument(
@@ -188,8 +192,12 @@ def main() -> None:
             training_args = json.loads(legacy_args.read_text()) if legacy_args.is_file() else None
         split, protocol = re.fullmatch(r"(\w+)(?: \((.*)\))?", weights.split, re.S).groups()  # type: ignore[union-attr]
         metrics, dataset, dataset_options = dict(weights.metrics), weights.dataset, dict(weights.dataset_options)
-        notes, base_model = old_card_notes(source), args.base_model
+        notes, base_model = args.notes or old_card_notes(source), args.base_model
         entry_extra, ablation = dict(weights.extra), [dict(row) for row in weights.ablation]
+        if args.ablation:  # new comparisons: this weight's own row first, then the runs it is compared with
+            labels = dict(item.split("=", 1) for item in args.init_label)
+            pairs = [(args.variant, args.republish), *(item.split("=", 1) for item in args.ablation)]
+            ablation = [ablation_row(variant, source, labels, args.uninterrupted) for variant, source in pairs]
     else:
         for name in ("tag", "hardware", "command"):
             if not getattr(args, name):

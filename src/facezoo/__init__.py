@@ -11,11 +11,14 @@ from typing import Any
 from facezoo import models  # noqa: F401  (registers every builder)
 from facezoo._registry import list_models, model_info
 from facezoo._version import __version__
+from facezoo.errors import FacezooError
 from facezoo.factory import create_model, feature_extractor
-from facezoo.specs import FeatureInfo, ModelInfo, OutputSpec, WeightsInfo
+from facezoo.specs import DatasetInfo, FeatureInfo, ModelInfo, OutputSpec, WeightsInfo
 
 __all__ = [
     "__version__",
+    "DatasetInfo",
+    "FacezooError",
     "FeatureInfo",
     "ModelInfo",
     "OutputSpec",
@@ -24,12 +27,15 @@ __all__ = [
     "feature_extractor",
     "list_models",
     "model_info",
+    "list_datasets",
+    "dataset_info",
     "evaluate",
     "predict",
     "analyze",
     "detect_faces",
     "align_face",
     "datasets",
+    "errors",
     "faces",
     "hub",
     "models",
@@ -38,6 +44,7 @@ __all__ = [
 
 _SUBMODULES = {
     "datasets",
+    "errors",
     "factory",
     "faces",
     "geometry",
@@ -55,6 +62,8 @@ _FUNCTIONS = {
     "analyze": "facezoo.faces",
     "detect_faces": "facezoo.faces",
     "align_face": "facezoo.faces",
+    "list_datasets": "facezoo.datasets",
+    "dataset_info": "facezoo.datasets",
 }
 
 

@@ -38,7 +38,6 @@ __all__ = [
     "parse_source",
     "build_model",
     "cut_features",
-    "outputs_at",
 ]
 
 _BUILDERS: dict[str, Callable[..., keras.Model]] = {}
@@ -221,7 +220,9 @@ def _build_pretrained(
     donor = _BUILDERS[name](**weights.config)
     load_registered_weights(donor, weights, **download)
     loaded = transfer_weights(donor, model)
-    resized = [new.name for old, new in zip(outputs_at(name, trained), outputs_at(name, resolved)) if old != new]
+    before = resize_heads(info.outputs, trained.get("num_classes"), model=name)
+    after = resize_heads(info.outputs, resolved.get("num_classes"), model=name)
+    resized = [new.name for old, new in zip(before, after) if old != new]
     heads = head_layers(model, info.outputs[0].name)
     fresh = {id(w) for head in resized for w in heads[head].weights}  # the resized heads start anew
     needed = features_model(model).layers if features_only else model.layers
@@ -266,12 +267,6 @@ def cut_features(model: keras.Model) -> keras.Model:
     features = features_model(model)
     object.__setattr__(features, "_facezoo_architecture", getattr(model, "_facezoo_architecture", model.name))
     return features
-
-
-def outputs_at(name: str, config: Mapping[str, Any]) -> tuple[OutputSpec, ...]:
-    """The outputs of model ``name`` built with ``config``: the registry's, with the heads ``num_classes`` resizes
-    labelled ``"0"``, ``"1"``, ..."""
-    return resize_heads(_info(name).outputs, config.get("num_classes"), model=name)
 
 
 def _record_config(model: keras.Model, name: str, config: dict[str, Any]) -> keras.Model:

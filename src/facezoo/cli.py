@@ -161,8 +161,18 @@ def cmd_datasets(args: argparse.Namespace) -> None:
 
 def cmd_download(args: argparse.Namespace) -> None:
     from facezoo import datasets
+    from facezoo._deprecation import REMOVED_IN
 
-    print(datasets.download(args.dataset, args.root, manual_dir=args.manual_dir, force=args.force))
+    data_dir = args.data_dir
+    if args.root is not None:
+        if data_dir is not None:
+            raise ValueError("--root is the old name of --data-dir; pass --data-dir only.")
+        print(
+            f"facezoo: warning: --root is deprecated, use --data-dir (--root will be removed in facezoo {REMOVED_IN}).",
+            file=sys.stderr,
+        )
+        data_dir = args.root
+    print(datasets.download(args.dataset, data_dir, manual_dir=args.manual_dir, force=args.force))
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -176,6 +186,7 @@ def cmd_train(args: argparse.Namespace) -> None:
             ("image_size", args.image_size),
             ("limit", args.limit),
             ("seed", args.seed),
+            ("experiment", args.experiment),
         )
         if value is not None
     }
@@ -313,13 +324,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("download", cmd_download, "download, verify and extract a dataset")
     p.add_argument("dataset")
-    p.add_argument("--root", help="datasets root (default $FACEZOO_HOME/datasets or ~/.cache/facezoo/datasets)")
+    p.add_argument(
+        "--data-dir", help="the datasets folder (default $FACEZOO_HOME/datasets or ~/.cache/facezoo/datasets)"
+    )
+    p.add_argument("--root", help=argparse.SUPPRESS)  # deprecated name of --data-dir
     p.add_argument("--manual-dir", help="folder holding an archive or extracted folder you downloaded by hand")
     p.add_argument("--force", action="store_true", help="download and extract again")
 
     p = command("train", cmd_train, "run a training recipe", tensorflow=True)
     p.add_argument("recipe", choices=sorted(RECIPES))
-    p.add_argument("--data-dir", required=True, help="the dataset folder, or the datasets root")
+    p.add_argument(
+        "--experiment",
+        help="run the recipe as a write-up ran one of its experiments (e.g. age_cnn: baseline, regularized, "
+        "augmented, vgg16; see docs/training.md)",
+    )
+    p.add_argument("--data-dir", required=True, help="the datasets folder, or the dataset's own folder")
     p.add_argument("--output-dir", required=True, help="checkpoints, logs and the save_pretrained folder go here")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
@@ -344,7 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("evaluate", cmd_evaluate, "evaluate a model on a dataset split", tensorflow=True)
     p.add_argument("model", help="model name (NAME.TAG), hf://org/repo[@rev], org/repo or a local folder")
     p.add_argument("--dataset", required=True)
-    p.add_argument("--data-dir", help="the dataset folder, or the datasets root")
+    p.add_argument("--data-dir", help="the datasets folder, or the dataset's own folder")
     p.add_argument("--split", default="test")
     p.add_argument("--by", help="annotation to group errors by, e.g. gender")
     p.add_argument(

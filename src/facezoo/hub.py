@@ -39,12 +39,11 @@ import warnings
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from facezoo import _citations
-from facezoo._registry import build_model, list_models, model_info, outputs_at, parse_source, record_measurement
+from facezoo._outputs import output_specs
+from facezoo._registry import build_model, list_models, model_info, parse_source, record_measurement
 from facezoo._version import __version__
-from facezoo.pretrained import (
-    RETRIES_ENV,
-    WEIGHTS_NAME,
+from facezoo.datasets import dataset_info
+from facezoo.errors import (
     ChecksumError,
     HubError,
     HubUnreachableError,
@@ -53,6 +52,10 @@ from facezoo.pretrained import (
     NotCachedError,
     TokenError,
     WeightsNotFoundError,
+)
+from facezoo.pretrained import (
+    RETRIES_ENV,
+    WEIGHTS_NAME,
     check_reachable,
     fetch,
     hub_endpoint,
@@ -61,7 +64,7 @@ from facezoo.pretrained import (
     mismatch,
     sha256_of,
 )
-from facezoo.specs import WeightsInfo, ablation_markdown
+from facezoo.specs import DatasetCitation, WeightsInfo, ablation_markdown
 
 if TYPE_CHECKING:
     import keras
@@ -111,6 +114,12 @@ REPO_ID_PLACEHOLDER = "YOUR_ORG/YOUR_MODEL"
 """Stands for the repository id in a saved model card; :func:`push_to_hub` replaces it with the real one."""
 
 _HUB_LICENSE_ID = re.compile(r"[a-z0-9][a-z0-9.\-]*")
+
+NON_COMMERCIAL = (
+    "The dataset is licensed for non-commercial research use only; these weights are derived from it and inherit "
+    "that restriction. Do not use them commercially."
+)
+"""The licence paragraph of every model card: every dataset of the zoo is for non-commercial research only."""
 
 
 # --------------------------------------------------------------------------------------------------- save / push
@@ -534,7 +543,7 @@ def model_card(
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
     info = model_info(architecture)
-    citation = _citations.DATASETS.get(dataset)
+    citation = _dataset_citation(dataset)
     dataset_title = citation.title if citation else dataset
     if license and _HUB_LICENSE_ID.fullmatch(license):
         licence_meta: dict[str, Any] = {"license": license}
@@ -542,7 +551,7 @@ def model_card(
         licence_meta = {"license": "other", "license_name": "non-commercial-research-only"}
         if citation and citation.url:
             licence_meta["license_link"] = citation.url
-    specs = _output_specs(architecture, config)
+    specs = _outputs_json(architecture, config)
     kinds = {spec["name"]: spec["kind"] for spec in specs}
     single_classifier = len(specs) == 1 and specs[0]["kind"] != "regression"
     task_tags = ["multi-output"] if len(specs) > 1 else []
@@ -612,7 +621,7 @@ def model_card(
         "poses and photo styles it over- or under-represents, and the subjectivity of its labels. Accuracy differs "
         "between groups and drops on images unlike the training data; measure it on your own data before relying "
         "on it, and do not use it to make decisions about individuals.",
-        f"**License.** {_citations.NON_COMMERCIAL}" + (f" Stated licence: {license}." if license else ""),
+        f"**License.** {NON_COMMERCIAL}" + (f" Stated licence: {license}." if license else ""),
         "## How to load",
         "With Keras alone (the repository is in Keras' own saving layout):",
         f'```python\nimport keras\n\nmodel = keras.saving.load_model("hf://{hub_id}")\n'
@@ -630,6 +639,15 @@ def model_card(
 
 
 # --------------------------------------------------------------------------------------------------- helpers
+
+
+def _dataset_citation(dataset: str) -> DatasetCitation | None:
+    """The citation of a registered dataset (:attr:`DatasetInfo.citation`), ``None`` for a dataset facezoo does not
+    know."""
+    try:
+        return dataset_info(dataset).citation
+    except ValueError:
+        return None
 
 
 def _builder_config(model: keras.Model) -> tuple[str, dict[str, Any]]:
@@ -666,11 +684,12 @@ def _inference_copy(model: keras.Model, architecture: str, config: Mapping[str, 
     return copy
 
 
-def _output_specs(architecture: str, config: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The output specs of ``architecture`` at ``config``: labels are indices for heads ``num_classes`` resized."""
+def _outputs_json(architecture: str, config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The outputs of ``architecture`` at ``config`` (:func:`facezoo.inference.output_specs`) as JSON, for
+    ``facezoo.json`` and the card."""
     return [
         {"name": spec.name, "kind": spec.kind, "labels": list(spec.labels), "units": spec.units}
-        for spec in outputs_at(architecture, config)
+        for spec in output_specs(architecture, config)
     ]
 
 
@@ -699,7 +718,7 @@ def _metadata(
         "config": {key: list(value) if isinstance(value, tuple) else value for key, value in config.items()},
         "input": {"shape": list(model.input_shape[1:]), "dtype": "float32", "color": "RGB", "range": [0, 255]},
         "output_names": list(model.output_names),
-        "outputs": _output_specs(architecture, config),
+        "outputs": _outputs_json(architecture, config),
         "dataset": dataset,
         "dataset_options": json.loads(json.dumps(dict(dataset_options or {}), default=str)),
         "split": split,

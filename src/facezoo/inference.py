@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence, TypeGuard, 
 
 import numpy as np
 
-from facezoo._registry import model_info
+from facezoo._deprecation import renamed_arguments
+from facezoo._outputs import output_specs
 from facezoo.factory import load_model
 from facezoo.specs import OutputSpec
 
@@ -106,13 +107,15 @@ def _to_rgb(pil: Image.Image) -> np.ndarray:
     return np.asarray(pil.convert("RGB"), dtype=np.uint8)
 
 
-def load_image(image: ImageInput, size: tuple[int, int]) -> np.ndarray:
+@renamed_arguments(size="image_size")
+def load_image(image: ImageInput, image_size: tuple[int, int]) -> np.ndarray:
     """Return ``image`` (see :func:`read_image`) as RGB float32 ``(height, width, 3)`` in [0, 255], resized
-    (bilinear) to ``size``."""
+    (bilinear) to ``image_size`` ``(height, width)`` (formerly ``size=``, still accepted with a
+    ``DeprecationWarning``)."""
     from PIL import Image
 
     pixels = read_image(image)
-    height, width = size
+    height, width = image_size
     if pixels.shape[:2] != (height, width):
         pixels = np.asarray(Image.fromarray(pixels).resize((width, height), Image.Resampling.BILINEAR))
     return pixels.astype(np.float32)
@@ -166,10 +169,10 @@ def predict(
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}.")
     model = load_model(model_or_name)
     items: list[ImageInput] = [images] if is_single_image(images) else list(cast("Sequence[ImageInput]", images))
-    size = tuple(model.input_shape[1:3])
+    image_size = tuple(model.input_shape[1:3])
     specs = output_specs(model)
     results: list[dict[str, Any]] = []
-    for indices, batch in _batches(items, size, batch_size, on_error):
+    for indices, batch in _batches(items, image_size, batch_size, on_error):
         count = len(batch)
         if count < batch_size < len(items):
             # A last, smaller batch would make TensorFlow trace the model again for its shape: pad it instead.
@@ -215,31 +218,8 @@ def is_single_image(images: Any) -> TypeGuard[ImageInput]:
     return isinstance(images, (str, os.PathLike, Image.Image)) or (isinstance(images, np.ndarray) and images.ndim <= 3)
 
 
-def output_specs(model: keras.Model) -> tuple[OutputSpec, ...]:
-    """The output specs of a built model: the registry's, with generic labels where the model's config changed an
-    output's width (or for a model the registry does not know)."""
-    try:
-        specs = model_info(model.name).outputs
-    except ValueError:
-        specs = ()
-    outputs = model.output if isinstance(model.output, dict) else {specs[0].name if specs else "output": model.output}
-    by_name = {spec.name: spec for spec in specs}
-    decoded = []
-    for name, tensor in outputs.items():
-        width = int(tensor.shape[-1])
-        spec = by_name.get(name)
-        if spec is None or spec.width != width:
-            spec = (
-                OutputSpec(name, "regression")
-                if width == 1
-                else OutputSpec(name, "classification", tuple(map(str, range(width))))
-            )
-        decoded.append(spec)
-    return tuple(decoded)
-
-
 def _batches(
-    items: list, size: tuple[int, int], batch_size: int, on_error: str
+    items: list, image_size: tuple[int, int], batch_size: int, on_error: str
 ) -> Iterator[tuple[list[int], np.ndarray]]:
     """Yield ``(indices, float32 batch)``, decoding the next batch on threads while the caller predicts; with
     ``on_error="skip"`` unreadable images are left out with a warning."""
@@ -247,7 +227,7 @@ def _batches(
     with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) + 1)) as pool:
 
         def submit(start: int):
-            return [pool.submit(load_image, item, size) for item in items[start : start + batch_size]]
+            return [pool.submit(load_image, item, image_size) for item in items[start : start + batch_size]]
 
         pending = submit(starts[0]) if starts else []
         for index, start in enumerate(starts):

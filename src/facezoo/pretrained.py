@@ -6,7 +6,8 @@ Downloads go through ``huggingface_hub`` (``hf_hub_download``), so its cache, ``
 cached file; a corrupt cached file is deleted and downloaded once more. Weights embedded in an installed package
 (``WeightsInfo.embedded``) load with no network at all.
 
-The error classes are re-exported by :mod:`facezoo.hub`. Importing this module does not import TensorFlow.
+The error classes live in :mod:`facezoo.errors`; this module and :mod:`facezoo.hub` re-export them (the same class
+objects). Importing this module does not import TensorFlow.
 """
 
 from __future__ import annotations
@@ -21,6 +22,16 @@ from typing import TYPE_CHECKING, Any
 
 from facezoo import _network
 from facezoo._version import __version__
+from facezoo.errors import (
+    ChecksumError,
+    HubError,
+    HubUnreachableError,
+    IncompatibleConfigError,
+    InvalidWeightsError,
+    NotCachedError,
+    TokenError,
+    WeightsNotFoundError,
+)
 from facezoo.specs import WeightsInfo
 
 if TYPE_CHECKING:
@@ -55,40 +66,6 @@ RETRIES_ENV = "FACEZOO_HUB_RETRIES"
 """Environment variable: how many times to retry connecting to an unreachable Hub (default 1, about 5 s in all)."""
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-
-
-class HubError(Exception):
-    """Base class of the errors raised by :mod:`facezoo.hub`."""
-
-
-class WeightsNotFoundError(HubError, LookupError):
-    """The repository, the revision or a file in it does not exist (or is private and no token was given)."""
-
-
-class NotCachedError(HubError, FileNotFoundError):
-    """Downloads are off (``HF_HUB_OFFLINE=1``, ``local_files_only=True``) or the Hub is unreachable, and the
-    files are not in the cache."""
-
-
-class HubUnreachableError(HubError, ConnectionError):
-    """:func:`push_to_hub` could not connect to the Hub."""
-
-
-class TokenError(HubError, PermissionError):
-    """:func:`push_to_hub` has no Hub token, or the Hub rejected it."""
-
-
-class ChecksumError(HubError, ValueError):
-    """A file's sha256 (or size) differs from the published one (registry, ``facezoo.json`` or the Hub's LFS
-    sha256), or a folder's files differ from its ``facezoo.json``."""
-
-
-class IncompatibleConfigError(HubError, ValueError):
-    """``facezoo.json`` is missing or invalid, names an unknown architecture or was written by a newer facezoo."""
-
-
-class InvalidWeightsError(HubError, ValueError):
-    """The weights file is not HDF5, is truncated, or does not fit the architecture."""
 
 
 def load_registered_weights(

@@ -1,13 +1,19 @@
-"""Model specs: what a model outputs (:class:`OutputSpec`), its backbone's feature maps (:class:`FeatureInfo`), its
-pretrained weights (:class:`WeightsInfo`) and everything known about it without building it (:class:`ModelInfo`).
+"""Specs: what a model outputs or a dataset labels (:class:`OutputSpec`), a model's backbone feature maps
+(:class:`FeatureInfo`) and pretrained weights (:class:`WeightsInfo`), everything known about a model without building
+it (:class:`ModelInfo`) and about a dataset without reading it (:class:`DatasetInfo`, with its
+:class:`DatasetCitation`).
 
 The bottom layer of facezoo: this module imports nothing else of facezoo at import time, and no TensorFlow.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+import inspect
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +28,9 @@ __all__ = [
     "FeatureInfo",
     "WeightsInfo",
     "ModelInfo",
+    "Marker",
+    "DatasetCitation",
+    "DatasetInfo",
     "resize_heads",
     "ablation_markdown",
     "metric_label",
@@ -276,3 +285,101 @@ def metric_label(name: str) -> str:
     """``"age/mae"`` -> ``"age MAE"``, ``"pearson_r"`` -> ``"Pearson r"``."""
     head, _, metric = name.rpartition("/")
     return f"{head + ' ' if head else ''}{_METRIC_LABELS.get(metric, metric.replace('_', ' '))}"
+
+
+#: A dataset marker: a path inside the dataset's folder (a glob if it has ``*``) that must exist, or ``(glob, n)``:
+#: at least ``n`` entries match.
+Marker = str | tuple[str, int]
+
+
+@dataclass(frozen=True)
+class DatasetCitation:
+    """How to cite a dataset.
+
+    Attributes:
+        title: Human-readable dataset name.
+        reference: One-line citation (authors, title, venue, year).
+        bibtex: BibTeX entry.
+        url: Home page of the dataset (also the link to its terms of use), or ``""`` when it has none.
+    """
+
+    title: str
+    reference: str
+    bibtex: str
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """Everything known about a registered dataset without reading it (TensorFlow Datasets' ``DatasetInfo`` and the
+    facts its ``DatasetBuilder`` holds): one declaration per dataset, ``INFO = register_dataset(...)`` at the end of
+    its module in :mod:`facezoo.datasets`. Its upstream files, with their sizes and sha256, are listed in the
+    ``<name>_checksums.tsv`` beside that module (:attr:`checksums_file`).
+
+    Attributes:
+        name: Dataset name (``facezoo.datasets.load(name)``).
+        folder: The dataset's folder inside ``data_dir`` (``""`` for a union: each member keeps its own).
+        markers: What a folder must hold to be the dataset (see :data:`Marker`).
+        contents: Globs of the dataset's own entries, the only ones copied from a ``manual_dir`` folder.
+        heads: The dataset's targets at its default options, with their labels (class index -> label); models
+            trained on it take their outputs from here.
+        num_images: Images in the upstream dataset (all splits).
+        download: How it is downloaded, for listings, e.g. ``"automatic (Google Drive)"``.
+        citation: How to cite it.
+        loader: ``loader(folder, split, **options) -> FaceDataset`` parses one split of the dataset's folder (a
+            union's loader gets ``data_dir``, holding its members' folders); its keyword-only parameters are the
+            dataset's options.
+        members: For a union of datasets, their names (each downloads into its own folder); else empty.
+    """
+
+    name: str
+    folder: str
+    markers: tuple[Marker, ...]
+    contents: tuple[str, ...]
+    heads: tuple[OutputSpec, ...]
+    num_images: int
+    download: str
+    citation: DatasetCitation
+    loader: Callable[..., Any] = field(repr=False)  # returns a facezoo.datasets.FaceDataset
+    members: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("markers", "contents", "heads", "members"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if not self.heads:
+            raise ValueError(f"dataset {self.name!r} declares no heads")
+        if not self.members and not (self.folder and self.markers):
+            raise ValueError(f"dataset {self.name!r} needs a folder and markers (or members, for a union)")
+
+    def head(self, name: str) -> OutputSpec:
+        """The head called ``name``. Raises ``ValueError`` listing the heads if there is none."""
+        for spec in self.heads:
+            if spec.name == name:
+                return spec
+        raise ValueError(f"dataset {self.name!r} has no head {name!r}; its heads: {', '.join(self.head_names)}")
+
+    def heads_as(self, **outputs: str) -> tuple[OutputSpec, ...]:
+        """Model outputs taken from heads under other names: ``heads_as(male="Male")`` is the ``Male`` head named
+        ``male``, with the head's kind, labels and units."""
+        return tuple(dataclasses.replace(self.head(head), name=output) for output, head in outputs.items())
+
+    @property
+    def head_names(self) -> tuple[str, ...]:
+        """The heads' names, in order."""
+        return tuple(spec.name for spec in self.heads)
+
+    @property
+    def options(self) -> Mapping[str, Any]:
+        """The dataset's options (the loader's keyword-only parameters) and their defaults."""
+        parameters = inspect.signature(self.loader).parameters.values()
+        return MappingProxyType({p.name: p.default for p in parameters if p.kind is p.KEYWORD_ONLY})
+
+    @property
+    def checksums_file(self) -> Path | None:
+        """``<name>_checksums.tsv`` beside the module that declares the dataset (one row per upstream file:
+        filename, URL, size, sha256); ``None`` for a union, whose members have their own."""
+        if self.members:
+            return None
+        module = sys.modules[self.loader.__module__]
+        assert module.__file__ is not None  # dataset modules are files
+        return Path(module.__file__).with_name(f"{self.name}_checksums.tsv")

@@ -86,6 +86,11 @@ def test_imfdb_stratified_and_reference(tmp_path):
     assert not set(train.paths) & set(valid.paths)
     with pytest.raises(ValueError, match="no split 'test'"):
         datasets.load("imfdb_age", tmp_path, split="test", protocol="reference")
+    small = datasets.load("imfdb_age", tmp_path, split="validation", protocol="reference", sample_sizes=(10, 5))
+    assert np.bincount(small.targets["age"]).tolist() == [5, 5, 5]
+    assert set(small.paths) < set(datasets.load("imfdb_age", tmp_path, split="all").paths)
+    with pytest.raises(ValueError, match="sample_sizes must be two positive integers"):
+        datasets.load("imfdb_age", tmp_path, split="train", protocol="reference", sample_sizes=(10,))
 
 
 def test_person_attributes_vocabularies(tmp_path):

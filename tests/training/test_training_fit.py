@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +52,8 @@ def test_fit_one_epoch(name, synthetic_root, tiny_models, tmp_path):
     if name == "fit_person_attributes":  # Five stages, 100 px then 200 px: rebuilt at the new size.
         assert result.history["stage"] == ["100px", "100px_frozen", "100px_heavy_aug", "200px", "200px_frozen"]
         assert result.model.input_shape[1:3] == (200, 200)
+        best = json.loads((tmp_path / "run" / "checkpoints" / "best.json").read_text())
+        assert (best["stage"], best["monitor"]) == ("200px_frozen", "val_loss")  # the tested weights are 200 px
     assert not list((tmp_path / "run").rglob("tmp-*")) and not list((tmp_path / "run").rglob("epoch-*.weights.h5"))
 
     start = time.perf_counter()  # A finished run is returned, not repeated.
@@ -67,6 +71,17 @@ def test_fit_one_epoch(name, synthetic_root, tiny_models, tmp_path):
         (lambda: training.fit_age_cnn("data", model="age_vgg16"), "age_vgg16", "runs/age_vgg16"),
         (lambda: training.fit_age_cnn("data", variant="regularized"), "age_cnn", "runs/age_cnn"),
         (lambda: training.fit_utkface("data", model="utkface_mobilenet_v2"), "utkface", "runs/utkface"),
+        (lambda: training.fit_age_cnn("data", experiment="vgg16"), "age_vgg16", "runs/age_cnn-vgg16"),
+        (
+            lambda: training.fit_age_cnn("data", model="age_vgg16", experiment="baseline"),
+            "age_cnn",
+            "runs/age_cnn-baseline",
+        ),
+        (
+            lambda: training.fit("celeba_gender", "data", experiment="inception_v3"),
+            "celeba_gender",
+            "runs/celeba_gender-inception_v3",
+        ),
     ],
 )
 def test_fit_and_the_helpers_pick_the_recipe(call, recipe, output_dir, monkeypatch):
@@ -212,10 +227,9 @@ DISTRIBUTED = textwrap.dedent(
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from facezoo.training import fit_selfie_resnet
     even, uneven, out = sys.argv[1], sys.argv[2], sys.argv[3]
-    # No batch norm (per-replica statistics) and no clipnorm: Keras clips each replica's gradient before the
-    # all-reduce, so clipped runs differ slightly between replica counts (documented in docs/training.md).
+    # No batch norm (per-replica statistics); the recipe's clipnorm clips the summed gradient, as on one device.
     kwargs = dict(epochs=2, batch_size=8, image_size=32, n_layers=3, n_filters=4, batch_norm=False, residual=False,
-                  augmentation=None, clipnorm=None, verbose=0)
+                  augmentation=None, verbose=0)
     mirrored = lambda: tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     one = fit_selfie_resnet(even, out + "/one", strategy=tf.distribute.OneDeviceStrategy("/cpu:0"), **kwargs)
     two = fit_selfie_resnet(even, out + "/two", strategy=mirrored(), **kwargs)
@@ -268,3 +282,145 @@ def test_early_stopping_counts_the_epochs_before_a_resume():
     model.stop_training = False
     fresh.on_epoch_end(4, {"val_loss": 0.47})
     assert not model.stop_training and fresh.best == 0.47
+
+
+def test_age_experiment_on_the_balanced_split_end_to_end(synthetic_root, tmp_path):
+    # The protocol alone has no test part: the message says what to pass.
+    with pytest.raises(ValueError, match=r"no split 'test'.*splits=\('train', 'validation', 'validation'\)"):
+        options = {"protocol": "reference", "sample_sizes": (4, 2)}
+        training.fit_age_cnn(synthetic_root, tmp_path / "x", dataset_options=options, epochs=1)
+    # 8 images per class here: 4 train and 2 validation per class instead of the write-up's 1,600 and 800.
+    result = training.fit_age_cnn(
+        synthetic_root,
+        tmp_path,
+        experiment="baseline",
+        dataset_options={"sample_sizes": (4, 2)},
+        epochs=1,
+        batch_size=4,
+        image_size=94,
+        verbose=0,
+    )
+    args = result.training_args
+    assert args["dataset_options"] == {"protocol": "reference", "sample_sizes": [4, 2]}
+    assert args["splits"] == ["train", "validation", "validation"] and args["stages"][0]["augmentation"] is None
+    assert args["model_config"] == {"variant": "baseline"} and "experiment 'baseline'" in args["reference"]
+    assert result.test_metrics["count"] == 6  # tested on the balanced validation part, as the write-up measured
+    card = json.loads((result.pretrained_dir / "facezoo.json").read_text())
+    assert card["split"] == "validation" and card["dataset_options"]["protocol"] == "reference"
+
+
+def test_age_experiment_on_the_shared_data(shared_data, tmp_path):
+    from facezoo import datasets
+
+    counts = {
+        split: np.bincount(datasets.load("imfdb_age", shared_data, split=split, protocol="reference").targets["age"])
+        for split in ("train", "validation")
+    }
+    # The write-up's 1,600 / 800 per class; facezoo's copy has 2,025 OLD images, so OLD validates on 425.
+    assert counts["train"].tolist() == [1600, 1600, 1600] and counts["validation"].tolist() == [800, 800, 425]
+    result = training.fit_age_cnn(
+        shared_data, tmp_path, experiment="regularized", epochs=1, limit=16, batch_size=8, image_size=94, verbose=0
+    )
+    assert result.test_metrics["count"] == 16 and result.training_args["splits"][2] == "validation"
+
+
+def test_a_transfer_recipe_from_a_random_backbone_warns(tmp_path):
+    from facezoo.datasets import DatasetNotFoundError
+
+    empty = tmp_path / "empty"  # the warning comes before the data is looked for
+    for call in (
+        lambda: training.fit("age_vgg16", empty, tmp_path / "a", epochs=1),
+        lambda: training.fit_celeba_gender(empty, tmp_path / "b", model="celeba_inception_v3"),
+        lambda: training.fit_attractive_net(empty, tmp_path / "c", experiment="two_stage", backbone_weights=None),
+    ):
+        with (
+            pytest.warns(UserWarning, match="starts from a random backbone") as caught,
+            pytest.raises(DatasetNotFoundError),
+        ):
+            call()
+        (message,) = [str(w.message) for w in caught if "random backbone" in str(w.message)]
+        assert "\n" not in message and 'backbone_weights="imagenet"' in message and "face_backbone" in message
+    assert "trains a head on the random features of its frozen backbone" in message  # attractive_net's stage 1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for call in (
+            lambda: training.fit_age_cnn(empty, tmp_path / "d", epochs=1),  # no backbone
+            lambda: training.fit_face_backbone(empty, tmp_path / "e", epochs=1),  # pretraining from scratch by design
+            lambda: training.fit_attractive_net(empty, tmp_path / "f", experiment="two_stage"),  # ImageNet
+        ):
+            with pytest.raises(DatasetNotFoundError):
+                call()
+    assert not [w for w in caught if "random backbone" in str(w.message)]
+
+
+def test_best_epoch_is_the_final_stages_at_the_final_size(tmp_path):
+    import keras
+
+    from facezoo.training.recipes import Loss, Optimizer, Stage
+    from facezoo.training.run_folder import RunTracker
+
+    stage = dict(optimizer=Optimizer(), losses={"y": Loss("mse")}, monitor="val_accuracy")
+    small, final = Stage("100px", 1, image_size=(16, 16), **stage), Stage("200px", 3, image_size=(32, 32), **stage)
+    tracker = RunTracker(tmp_path, ["100px", "200px"])
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+
+    def end_epoch(stage, epoch, value, accuracy):
+        model.set_weights([np.full((2, 1), value, "float32"), np.full(1, value, "float32")])
+        tracker.end_epoch(model, stage, epoch, {"val_loss": 1.0, "val_accuracy": accuracy})
+
+    end_epoch(small, 0, -1.0, 0.99)  # the best validation accuracy of the run, but at 100 px
+    tracker.finish_stage(model, "100px")
+    for epoch, accuracy in enumerate((0.5, 0.7, 0.6)):
+        end_epoch(final, epoch, epoch + 1.0, accuracy)
+    tracker.finish_stage(model, "200px")
+    assert tracker.best() == {"monitor": "val_accuracy", "value": 0.7, "stage": "200px", "epoch": 2}
+    model.load_weights(tracker.best_path)
+    assert model.get_weights()[1].tolist() == [2.0]
+
+
+CLIPPING = textwrap.dedent(
+    """
+    import json
+    import numpy as np
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras
+    from facezoo.training.keras_bridge import keras_optimizer
+    from facezoo.training.recipes import Optimizer
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(8, 4)).astype("float32"), 10 * rng.normal(size=(8, 1)).astype("float32")
+
+    def train(strategy, optimizer):
+        with strategy.scope():
+            keras.utils.set_random_seed(0)
+            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.Dense(1)])
+            model.compile(optimizer=optimizer(), loss="mse")
+        model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)  # two steps on the global batch of 8
+        return np.concatenate([w.ravel() for w in model.get_weights()]).tolist()
+
+    one = tf.distribute.OneDeviceStrategy("/cpu:0")
+    two = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    facezoo = lambda: keras_optimizer(Optimizer("sgd", 0.1, clipnorm=1.0))
+    print(json.dumps({
+        "one": train(one, facezoo),
+        "two": train(two, facezoo),
+        "per_replica": train(two, lambda: keras.optimizers.SGD(0.1, clipnorm=1.0)),  # Keras 3's own clipnorm
+        "unclipped": train(one, lambda: keras.optimizers.SGD(0.1)),
+    }))
+    """
+)
+
+
+def test_clipnorm_clips_the_summed_gradient_of_two_replicas():
+    import facezoo
+
+    src = str(Path(facezoo.__file__).parents[1])  # this facezoo, in a fresh interpreter (logical devices come first)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.run([sys.executable, "-c", CLIPPING], capture_output=True, text=True, timeout=300, env=env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = {key: np.array(value) for key, value in json.loads(run.stdout.strip().splitlines()[-1]).items()}
+    assert np.abs(out["unclipped"] - out["one"]).max() > 0.1  # the gradients are clipped
+    np.testing.assert_allclose(out["two"], out["one"], rtol=1e-5, atol=1e-6)  # as on one device
+    assert np.abs(out["per_replica"] - out["one"]).max() > 0.1  # Keras 3 clips each replica's half before the sum

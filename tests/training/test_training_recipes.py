@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 
 import pytest
@@ -121,6 +122,8 @@ def test_resolve_recipe_overrides():
         ("200px", 2, (64, 64), 0.01),
     ]
     assert recipe.model_config["pooling"] == "avgmax"
+    merged = resolve_recipe(R.CELEBA, dataset_options={"seed": 3})  # merged into the recipe's options
+    assert merged.dataset_options == {"protocol": "sample", "seed": 3}
     with pytest.raises(ValueError, match="Unknown override 'colour'"):
         resolve_recipe(R.SELFIE, colour=1)
     with pytest.raises(ValueError, match="Unknown stages"):
@@ -133,3 +136,84 @@ def test_import_is_light():
 
     code = "import sys, facezoo.training; assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_age_experiments_are_write_up_001s():
+    experiments = R.EXPERIMENTS["age_cnn"]
+    assert list(experiments) == ["baseline", "regularized", "augmented", "vgg16"]
+    rows = {}
+    for name, experiment in experiments.items():
+        recipe, (stage,) = experiment.recipe, experiment.recipe.stages
+        # The balanced 1,600 / 800 per class split; the write-up measured on its validation part (no test part).
+        assert recipe.dataset_options == {"protocol": "reference"}
+        assert recipe.splits == ("train", "validation", "validation") and experiment.reported_split == "validation"
+        assert (recipe.batch_size, recipe.image_size, stage.optimizer) == (32, (128, 128), R.Optimizer("rmsprop", 1e-4))
+        rows[name] = (recipe.model, dict(recipe.model_config), stage.augmentation, stage.epochs, experiment.reported)
+    assert rows == {
+        "baseline": ("age_cnn", {"variant": "baseline"}, None, 30, {"accuracy": 0.68}),
+        "regularized": ("age_cnn", {"variant": "regularized"}, None, 30, {"accuracy": 0.70}),
+        "augmented": ("age_cnn", {"variant": "regularized"}, R.AGE.stages[0].augmentation, 30, {"accuracy": 0.74}),
+        "vgg16": (
+            "age_vgg16",
+            {"freeze_backbone": True, "backbone_weights": "imagenet"},
+            R.AGE.stages[0].augmentation,
+            50,
+            {"accuracy": 0.67},
+        ),
+    }
+    assert experiments["vgg16"].recipe.stages[0].freeze_backbone is True
+    assert experiments["baseline"].recipe.reference.startswith("001 experiment 'baseline'")
+
+
+def test_the_other_write_ups_experiments():
+    celeba = R.EXPERIMENTS["celeba_gender"]
+    assert celeba["cnn"].recipe == dataclasses.replace(R.CELEBA, reference=celeba["cnn"].recipe.reference)
+    inception = celeba["inception_v3"].recipe
+    assert inception.model == "celeba_inception_v3" and inception.model_config == {"backbone_weights": "imagenet"}
+    assert inception.stages == R.CELEBA.stages and inception.dataset_options == {"protocol": "sample"}
+    assert {n: e.reported for n, e in celeba.items()} == {
+        "cnn": {"accuracy": 0.9418},
+        "inception_v3": {"accuracy": 0.9244},
+    }
+
+    (attractive,) = R.EXPERIMENTS["attractive_net"].values()
+    assert attractive.name == "two_stage" and attractive.recipe.stages == R.ATTRACTIVE_NET.stages
+    assert attractive.recipe.model_config == {"backbone_weights": "imagenet"}
+    assert attractive.reported == {"mae": 0.212, "rmse": 0.286}
+
+    (person,) = R.EXPERIMENTS["person_attributes"].values()
+    assert person.recipe.stages == R.PERSON_ATTRIBUTES.stages and person.reported["gender/accuracy"] == 0.888889
+    assert person.reported_split == "validation" and len(person.reported) == 8
+
+    # The selfie ablation's variants are experiments too, named as its run folders.
+    selfie = R.EXPERIMENTS["selfie_resnet"]
+    assert {name: dict(e.recipe.model_config) for name, e in selfie.items()} == {
+        "residual_yes-batch_norm_yes": {"residual": True, "batch_norm": True},
+        "residual_no-batch_norm_yes": {"residual": False, "batch_norm": True},
+        "residual_yes-batch_norm_no": {"residual": True, "batch_norm": False},
+        "residual_no-batch_norm_no": {"residual": False, "batch_norm": False},
+        "layers_12-filters_8": {"n_layers": 12, "n_filters": 8, "residual": False, "batch_norm": False},
+        "layers_18-filters_8": {"n_layers": 18, "n_filters": 8, "residual": False, "batch_norm": False},
+        "layers_12-filters_16": {"n_layers": 12, "n_filters": 16, "residual": False, "batch_norm": False},
+        "layers_18-filters_16": {"n_layers": 18, "n_filters": 16, "residual": False, "batch_norm": False},
+    }
+    assert [e.reported["mae"] for e in selfie.values()] == [m for *_, m in R.SELFIE_ABLATION + R.SELFIE_GRID]
+    assert all(e.recipe.stages == R.SELFIE.stages for e in selfie.values())
+
+
+def test_find_experiment_says_what_exists():
+    assert R.find_experiment("age_cnn", "vgg16").recipe.model == "age_vgg16"
+    with pytest.raises(ValueError, match="has no experiment 'basline'; its experiments: baseline, .*Did you mean"):
+        R.find_experiment("age_cnn", "basline")
+    with pytest.raises(ValueError, match=r"'vgg16' is an experiment of recipe 'age_cnn': fit\('age_cnn'"):
+        R.find_experiment("age_vgg16", "vgg16")
+    with pytest.raises(ValueError, match="Recipe 'utkface' has no experiment 'x'; its experiments: none"):
+        R.find_experiment("utkface", "x")
+
+
+def test_random_backbone_means_a_transfer_model_without_backbone_weights():
+    transfer = {name for name, recipe in R.RECIPES.items() if R.random_backbone(recipe)}
+    assert transfer == {"age_vgg16", "age_mobilenet_v2", "attractive_net", "utkface_mobilenet_v2"}
+    assert R.random_backbone(R.resolve_recipe(R.CELEBA, model="celeba_inception_v3"))
+    assert not R.random_backbone(R.resolve_recipe(R.ATTRACTIVE_NET, backbone_weights="runs/face_backbone/pretrained"))
+    assert not any(R.random_backbone(e.recipe) for x in R.EXPERIMENTS.values() for e in x.values())

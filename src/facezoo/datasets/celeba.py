@@ -36,16 +36,10 @@ from pathlib import Path
 
 import numpy as np
 
+from facezoo.datasets._registry import register_dataset
 from facezoo.datasets.core import MARKER_IMAGES, FaceDataset, label_error, parse_number, read_lines, select_split
-from facezoo.specs import OutputSpec
+from facezoo.specs import DatasetCitation, OutputSpec
 
-FOLDER = "celeba"
-MARKERS = (("img_align_celeba/**/[0-9][0-9][0-9][0-9][0-9][0-9].jpg", MARKER_IMAGES), "list_attr_celeba.*")
-#: The dataset's own entries, the only ones copied from a ``manual_dir`` folder.
-CONTENTS = ("img_align_celeba", "list_*.txt", "list_*.csv", "identity_CelebA.txt")
-IMAGES = "202,599"
-DOWNLOAD = "automatic (Google Drive, often quota-limited)"
-HEADS = (OutputSpec("Male", "binary", ("female", "male")),)
 PARTITIONS = ("train", "validation", "test")
 SAMPLE_SIZES = (10_000, 5_000, 5_000)
 
@@ -169,7 +163,7 @@ def load(
         split="all",
         paths=[str(images / i) for i in image_ids],
         targets={attribute: target},
-        heads=(OutputSpec(attribute, "binary", ("female", "male") if attribute == "Male" else ("no", "yes")),),
+        heads=(attribute_head(attribute),),
         annotations={"identity": ids, "label_source": np.asarray(source, dtype=str)}
         | {name: values[:, k] for k, name in enumerate(names)},
         info=info,
@@ -188,6 +182,12 @@ def load(
     else:
         raise ValueError(f"celeba protocol must be 'official', 'sample' or 'identity', got {protocol!r}")
     return select_split(full, split, {**splits, "all": np.arange(len(image_ids))})
+
+
+def attribute_head(attribute: str) -> OutputSpec:
+    """The head of a CelebA attribute: named as the attribute (upstream spelling), binary, labels ``("no", "yes")``;
+    ``Male``'s are ``("female", "male")``."""
+    return OutputSpec(attribute, "binary", ("female", "male") if attribute == "Male" else ("no", "yes"))
 
 
 def _labels_from_identity(
@@ -249,3 +249,26 @@ def _identity_split(ids: np.ndarray, fractions: tuple[float, float], seed: int) 
         "train": known[n_valid + n_test :],
     }
     return {name: np.flatnonzero(np.isin(ids, group)) for name, group in groups.items()}
+
+
+INFO = register_dataset(
+    name="celeba",
+    folder="celeba",
+    markers=(("img_align_celeba/**/[0-9][0-9][0-9][0-9][0-9][0-9].jpg", MARKER_IMAGES), "list_attr_celeba.*"),
+    contents=("img_align_celeba", "list_*.txt", "list_*.csv", "identity_CelebA.txt"),
+    heads=(attribute_head("Male"),),  # the default attribute; ``attribute=`` picks any of the 40
+    num_images=202_599,
+    download="automatic (Google Drive, often quota-limited)",
+    citation=DatasetCitation(
+        title="CelebA",
+        reference="Z. Liu, P. Luo, X. Wang, X. Tang. Deep Learning Face Attributes in the Wild. ICCV 2015",
+        bibtex="""@inproceedings{liu2015faceattributes,
+  title     = {Deep Learning Face Attributes in the Wild},
+  author    = {Liu, Ziwei and Luo, Ping and Wang, Xiaogang and Tang, Xiaoou},
+  booktitle = {Proceedings of International Conference on Computer Vision (ICCV)},
+  year      = {2015}
+}""",
+        url="https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html",
+    ),
+    loader=load,
+)

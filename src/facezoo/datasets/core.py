@@ -14,14 +14,23 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 
-from facezoo.specs import OutputSpec
+from facezoo._deprecation import renamed_function
+from facezoo.errors import DatasetNotFoundError
+from facezoo.specs import Marker, OutputSpec
 
 if TYPE_CHECKING:
     import tensorflow as tf
 
     from facezoo.datasets.augment import Augmentation
 
-__all__ = ["FaceDataset", "DatasetNotFoundError", "default_root", "train_test_split_indices", "fraction_split"]
+__all__ = [
+    "FaceDataset",
+    "DatasetNotFoundError",
+    "default_data_dir",
+    "default_root",
+    "train_test_split_indices",
+    "fraction_split",
+]
 
 logger = logging.getLogger("facezoo.datasets")
 
@@ -29,14 +38,15 @@ logger = logging.getLogger("facezoo.datasets")
 _MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM")
 
 
-class DatasetNotFoundError(FileNotFoundError):
-    """The dataset's files are not under the given root; the message says how to get them."""
-
-
-def default_root() -> Path:
-    """``$FACEZOO_HOME/datasets`` if ``FACEZOO_HOME`` is set, else ``~/.cache/facezoo/datasets``."""
+def default_data_dir() -> Path:
+    """The default ``data_dir``: ``$FACEZOO_HOME/datasets`` if ``FACEZOO_HOME`` is set, else
+    ``~/.cache/facezoo/datasets``."""
     home = os.environ.get("FACEZOO_HOME")
     return Path(home) / "datasets" if home else Path.home() / ".cache" / "facezoo" / "datasets"
+
+
+#: Deprecated name of :func:`default_data_dir` (removed in facezoo 0.2.0).
+default_root = renamed_function(default_data_dir, "default_root")
 
 
 @dataclass
@@ -377,8 +387,6 @@ def read_csv(path: Path, columns: Sequence[str]) -> list[tuple[int, dict[str, st
     return out
 
 
-#: A dataset marker: a path (a glob if it has ``*``) that must exist, or ``(glob, n)``: at least ``n`` entries match.
-Marker = str | tuple[str, int]
 #: The image count of a marker: every upstream copy of the zoo's datasets has thousands of images named alike, a
 #: folder that merely holds a few files of such names (a Downloads folder, say) is not one.
 MARKER_IMAGES = 10

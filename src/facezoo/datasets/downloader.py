@@ -3,7 +3,7 @@
 Each dataset module has a ``<name>_checksums.tsv`` beside it (like tensorflow-datasets' ``checksums.tsv``): one row
 per upstream file, ``filename  url  size  sha256``, tab separated, ``#`` comments. An empty ``url`` means the file
 is behind a login and must be downloaded by hand. An empty ``size`` / ``sha256`` means the upstream checksum is not
-known: it is recorded in ``<root>/downloads/checksums.tsv`` (with a warning saying so) once the first download has
+known: it is recorded in ``<data_dir>/downloads/checksums.tsv`` (with a warning saying so) once the first download has
 proved to be the dataset (extracted, with the dataset's files in it), and every later download and manual file is
 verified against it. A first download that is not the dataset is deleted, never recorded.
 """
@@ -27,7 +27,9 @@ import requests
 
 from facezoo import _network
 from facezoo.datasets.core import describe_markers, is_dataset_dir
-from facezoo.datasets.extract import ArchiveError, extract_archive, is_archive
+from facezoo.datasets.extract import extract_archive, is_archive
+from facezoo.errors import ArchiveError, ChecksumError, DownloadError, ManualDownloadRequired
+from facezoo.specs import DatasetInfo
 
 __all__ = [
     "ChecksumError",
@@ -46,18 +48,6 @@ _HOPS = 3  # Drive confirmation pages followed at most
 _FORM = re.compile(r"<form[^>]*\baction=\"([^\"]+)\"[^>]*>(.*?)</form>", re.S | re.I)
 _HIDDEN = re.compile(r"<input[^>]*\btype=\"hidden\"[^>]*\bname=\"([^\"]+)\"[^>]*\bvalue=\"([^\"]*)\"", re.I)
 _CONFIRM_HREF = re.compile(r"href=\"([^\"]*[?&](?:amp;)?confirm=[^\"]+)\"", re.I)
-
-
-class DownloadError(RuntimeError):
-    """A download failed for good (after every retry, or with an HTTP error that retrying cannot fix)."""
-
-
-class ChecksumError(DownloadError):
-    """A file's size or sha256 differs from the recorded one; the file was deleted."""
-
-
-class ManualDownloadRequired(DownloadError):
-    """The file must be downloaded by hand (login, Google Drive quota); the message says which and where to put it."""
 
 
 class _Retry(Exception):
@@ -81,10 +71,13 @@ class Resource:
     sha256: str | None
 
 
-def read_checksums(module: ModuleType) -> list[Resource]:
-    """The resources listed in the ``<name>_checksums.tsv`` beside a dataset module."""
-    assert module.__file__ is not None  # dataset modules are files
-    path = Path(module.__file__).with_name(f"{module.__name__.rsplit('.', 1)[-1]}_checksums.tsv")
+def read_checksums(dataset: DatasetInfo | ModuleType) -> list[Resource]:
+    """The resources listed in a dataset's ``<name>_checksums.tsv`` (:attr:`DatasetInfo.checksums_file`); a
+    dataset module stands for its ``INFO``. A union of datasets has none of its own: ``[]``."""
+    info = dataset.INFO if isinstance(dataset, ModuleType) else dataset
+    path = info.checksums_file
+    if path is None:
+        return []
     rows = []
     for line in path.read_text().splitlines():
         if line.strip() and not line.startswith("#"):
@@ -246,39 +239,40 @@ def _drive_confirmation(response: requests.Response, filename: str, hint: str) -
 # --------------------------------------------------------------------------------------------------------------
 # Preparing a dataset folder
 #
-# Every temporary folder in ``root`` is named ``.facezoo-<kind>.<pid>.…``: a run removes those of processes that no
-# longer exist (a killed extraction), and never those of a run still going on.
+# Every temporary folder in ``data_dir`` is named ``.facezoo-<kind>.<pid>.…``: a run removes those of processes that
+# no longer exist (a killed extraction), and never those of a run still going on.
 
 _TEMP_PREFIX = ".facezoo-"
 
 
-def prepare(name: str, module: ModuleType, root: Path, manual_dir: str | os.PathLike | None, *, force: bool) -> Path:
-    """Fill ``root/<module.FOLDER>`` from the downloads or ``manual_dir``; see ``facezoo.datasets.download``."""
-    target = root / module.FOLDER
+def prepare(info: DatasetInfo, data_dir: Path, manual_dir: str | os.PathLike | None, *, force: bool) -> Path:
+    """Fill ``data_dir/<info.folder>`` from the downloads or ``manual_dir``; see ``facezoo.datasets.download``."""
+    name = info.name
+    target = data_dir / info.folder
     if target.exists() and not target.is_dir():
         raise DownloadError(f"{target} is a file, where the {name} folder goes; move it away and run again.")
-    if not force and is_dataset_dir(module.MARKERS, target):
+    if not force and is_dataset_dir(info.markers, target):
         return target
-    resources = read_checksums(module)
-    hint = _manual_hint(name, module, root, resources)
-    root.mkdir(parents=True, exist_ok=True)
-    _remove_stale(root, module.FOLDER)
-    staging = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}staging.{os.getpid()}.{module.FOLDER}.", dir=root))
+    resources = read_checksums(info)
+    hint = _manual_hint(name, info, data_dir, resources)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    _remove_stale(data_dir, info.folder)
+    staging = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}staging.{os.getpid()}.{info.folder}.", dir=data_dir))
     unproven: list[tuple[str, Path, str]] = []  # downloads without a known sha256: recorded once they proved right
     try:
-        _fill(name, module, root, manual_dir, resources, hint, staging, unproven)
+        _fill(name, info, data_dir, manual_dir, resources, hint, staging, unproven)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     for key, path, digest in unproven:
-        _record(root, key, path.stat().st_size, digest)
+        _record(data_dir, key, path.stat().st_size, digest)
         logger.warning(
             "The sha256 of %s is not known upstream: recorded %s (%d bytes) in %s now that it proved to be the "
             "dataset; later downloads are verified against it.",
             path.name,
             digest,
             path.stat().st_size,
-            _recorded_path(root),
+            _recorded_path(data_dir),
         )
     _install(staging, target)
     return target
@@ -286,8 +280,8 @@ def prepare(name: str, module: ModuleType, root: Path, manual_dir: str | os.Path
 
 def _fill(
     name: str,
-    module: ModuleType,
-    root: Path,
+    info: DatasetInfo,
+    data_dir: Path,
     manual_dir: str | os.PathLike | None,
     resources: list[Resource],
     hint: str,
@@ -297,16 +291,16 @@ def _fill(
     """Download (or take from ``manual_dir``) and extract every resource into ``staging``, and check the result."""
     try:
         if manual_dir is not None:
-            _from_manual(name, module, root, Path(manual_dir), resources, hint, staging)
+            _from_manual(name, info, data_dir, Path(manual_dir), resources, hint, staging)
         else:
             for res in resources:
-                path, digest = _download(name, root, res, hint)
+                path, digest = _download(name, data_dir, res, hint)
                 if digest is not None:
                     unproven.append((f"{name}/{res.filename}", path, digest))
-                _place(module, path, staging, root)
-        if not is_dataset_dir(module.MARKERS, staging):
+                _place(info, path, staging, data_dir)
+        if not is_dataset_dir(info.markers, staging):
             raise DownloadError(
-                f"{name}: the files do not hold {describe_markers(module.MARKERS)}; are they the right ones?"
+                f"{name}: the files do not hold {describe_markers(info.markers)}; are they the right ones?"
             )
     except (DownloadError, ArchiveError) as error:
         if not unproven or isinstance(error, ChecksumError):
@@ -342,10 +336,10 @@ def _umask() -> int:
     return mask
 
 
-def _remove_stale(root: Path, folder: str) -> None:
-    """Remove the temporary folders that killed runs left in ``root`` (also the names earlier versions used:
+def _remove_stale(data_dir: Path, folder: str) -> None:
+    """Remove the temporary folders that killed runs left in ``data_dir`` (also the names earlier versions used:
     ``.extract.*``, ``.<folder>.*.staging`` and ``.<folder>.old``)."""
-    for entry in root.iterdir():
+    for entry in data_dir.iterdir():
         if entry.name.startswith(_TEMP_PREFIX):
             fields = entry.name[len(_TEMP_PREFIX) :].split(".")
             if len(fields) > 1 and fields[1].isdigit() and _alive(int(fields[1])):
@@ -372,18 +366,18 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _manual_hint(name: str, module: ModuleType, root: Path, resources: list[Resource]) -> str:
+def _manual_hint(name: str, info: DatasetInfo, data_dir: Path, resources: list[Resource]) -> str:
     files = ", ".join(r.filename for r in resources)
     return (
         f"Download {files} by hand (see facezoo.datasets.{name}), put it in a folder DIR, then call "
-        f"facezoo.datasets.download({name!r}, {str(root)!r}, manual_dir=DIR) or run "
-        f"`facezoo download {name} --root {root} --manual-dir DIR`; DIR may also be the archive itself, or hold the "
-        f"extracted {module.FOLDER}/."
+        f"facezoo.datasets.download({name!r}, {str(data_dir)!r}, manual_dir=DIR) or run "
+        f"`facezoo download {name} --data-dir {data_dir} --manual-dir DIR`; DIR may also be the archive itself, or "
+        f"hold the extracted {info.folder}/."
     )
 
 
 def _from_manual(
-    name: str, module: ModuleType, root: Path, manual_dir: Path, resources: list[Resource], hint: str, staging: Path
+    name: str, info: DatasetInfo, data_dir: Path, manual_dir: Path, resources: list[Resource], hint: str, staging: Path
 ) -> None:
     """Fill ``staging`` from the archive(s) in (or at) ``manual_dir``, else from an extracted folder there."""
     if not manual_dir.exists():
@@ -398,27 +392,27 @@ def _from_manual(
             found[res.filename] = path
     if len(found) == len(resources):
         for res in resources:
-            size, sha256 = _expected(name, root, res)
+            size, sha256 = _expected(name, data_dir, res)
             verify_file(found[res.filename], size, sha256, name=res.filename, delete=False)
-            _place(module, found[res.filename], staging, root)
+            _place(info, found[res.filename], staging, data_dir)
         return
-    folder = None if manual_dir.is_file() else _extracted_folder(module, manual_dir)
+    folder = None if manual_dir.is_file() else _extracted_folder(info, manual_dir)
     if folder is None:
         missing = ", ".join(res.filename for res in resources if res.filename not in found)
-        raise ManualDownloadRequired(f"{name}: {missing} is not in {base}, nor an extracted {module.FOLDER}/. {hint}")
-    _copy_own(module, folder, staging)
+        raise ManualDownloadRequired(f"{name}: {missing} is not in {base}, nor an extracted {info.folder}/. {hint}")
+    _copy_own(info, folder, staging)
 
 
-def _extracted_folder(module: ModuleType, manual_dir: Path) -> Path | None:
-    for candidate in (manual_dir / module.FOLDER, manual_dir):
-        if is_dataset_dir(module.MARKERS, candidate):
+def _extracted_folder(info: DatasetInfo, manual_dir: Path) -> Path | None:
+    for candidate in (manual_dir / info.folder, manual_dir):
+        if is_dataset_dir(info.markers, candidate):
             return candidate
     return None
 
 
-def _copy_own(module: ModuleType, folder: Path, staging: Path) -> None:
-    """Copy the dataset's own entries of ``folder`` (``module.CONTENTS`` globs) into ``staging``."""
-    for pattern in module.CONTENTS:
+def _copy_own(info: DatasetInfo, folder: Path, staging: Path) -> None:
+    """Copy the dataset's own entries of ``folder`` (``info.contents`` globs) into ``staging``."""
+    for pattern in info.contents:
         for entry in sorted(folder.glob(pattern)):
             _copy_tree(entry, staging / entry.name)
 
@@ -444,14 +438,14 @@ def _copy_tree(source: Path, dest: Path) -> None:
             _copy_tree(Path(current) / file, out / file)
 
 
-def _download(name: str, root: Path, res: Resource, hint: str) -> tuple[Path, str | None]:
+def _download(name: str, data_dir: Path, res: Resource, hint: str) -> tuple[Path, str | None]:
     """The verified download of ``res``, and its sha256 when it has yet to be recorded."""
     if not res.url:
         raise ManualDownloadRequired(
             f"{name}: {res.filename} is behind a login and cannot be downloaded for you. {hint}"
         )
-    dest = root / "downloads" / name / res.filename
-    size, sha256 = _expected(name, root, res)
+    dest = data_dir / "downloads" / name / res.filename
+    size, sha256 = _expected(name, data_dir, res)
     if dest.is_file():
         try:
             digest = verify_file(dest, size, sha256, name=res.filename)
@@ -462,21 +456,21 @@ def _download(name: str, root: Path, res: Resource, hint: str) -> tuple[Path, st
     return dest, None if sha256 is not None else digest
 
 
-def _recorded_path(root: Path) -> Path:
-    return root / "downloads" / "checksums.tsv"
+def _recorded_path(data_dir: Path) -> Path:
+    return data_dir / "downloads" / "checksums.tsv"
 
 
-def _recorded(root: Path) -> dict[str, tuple[int, str]]:
-    path = _recorded_path(root)
+def _recorded(data_dir: Path) -> dict[str, tuple[int, str]]:
+    path = _recorded_path(data_dir)
     if not path.is_file():
         return {}
     rows = (line.split("\t") for line in path.read_text().splitlines() if line and not line.startswith("#"))
     return {key: (int(size), sha256) for key, size, sha256 in rows}
 
 
-def _record(root: Path, key: str, size: int, sha256: str) -> None:
-    rows = _recorded(root) | {key: (size, sha256)}
-    path = _recorded_path(root)
+def _record(data_dir: Path, key: str, size: int, sha256: str) -> None:
+    rows = _recorded(data_dir) | {key: (size, sha256)}
+    path = _recorded_path(data_dir)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(
         "# checksums recorded at first download\n" + "".join(f"{k}\t{s}\t{h}\n" for k, (s, h) in rows.items())
@@ -484,26 +478,26 @@ def _record(root: Path, key: str, size: int, sha256: str) -> None:
     tmp.replace(path)
 
 
-def _expected(name: str, root: Path, res: Resource) -> tuple[int | None, str | None]:
+def _expected(name: str, data_dir: Path, res: Resource) -> tuple[int | None, str | None]:
     if res.sha256 is not None:
         return res.size, res.sha256
-    return _recorded(root).get(f"{name}/{res.filename}", (res.size, None))
+    return _recorded(data_dir).get(f"{name}/{res.filename}", (res.size, None))
 
 
-def _place(module: ModuleType, path: Path, staging: Path, root: Path) -> None:
+def _place(info: DatasetInfo, path: Path, staging: Path, data_dir: Path) -> None:
     """Extract an archive (or copy a plain file) into the dataset's staging folder."""
     if not is_archive(path):
-        shutil.copy2(path, staging / _plain_name(module, path))
+        shutil.copy2(path, staging / _plain_name(info, path))
         return
-    scratch = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}extract.{os.getpid()}.", dir=root))
+    scratch = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}extract.{os.getpid()}.", dir=data_dir))
     try:
         out = extract_archive(path, scratch / "out")
         entries = [e for e in out.iterdir() if e.name != "__MACOSX"]
         top = out
         if len(entries) == 1 and entries[0].is_dir():
             inner = entries[0]
-            if inner.name == module.FOLDER or (
-                not is_dataset_dir(module.MARKERS, out) and is_dataset_dir(module.MARKERS, inner)
+            if inner.name == info.folder or (
+                not is_dataset_dir(info.markers, out) and is_dataset_dir(info.markers, inner)
             ):
                 top = inner
         for entry in top.iterdir():
@@ -513,7 +507,7 @@ def _place(module: ModuleType, path: Path, staging: Path, root: Path) -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _plain_name(module: ModuleType, path: Path) -> str:
+def _plain_name(info: DatasetInfo, path: Path) -> str:
     """A plain resource keeps its upstream name, even when given under another (``--manual-dir`` a file)."""
-    names = [res.filename for res in read_checksums(module)]
+    names = [res.filename for res in read_checksums(info)]
     return path.name if path.name in names or len(names) != 1 else names[0]

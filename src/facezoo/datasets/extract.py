@@ -15,20 +15,14 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
+from facezoo.errors import ArchiveError, UnsafeArchiveError
+
 __all__ = ["ArchiveError", "UnsafeArchiveError", "extract_archive", "is_archive", "MAX_RATIO"]
 
 _SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 #: Largest accepted ratio of extracted bytes to archive bytes (JPEG datasets expand about 1x, text about 10x).
 MAX_RATIO = 100
 _MIN_ALLOWANCE = 1 << 20  # archives of any ratio may expand to 1 MiB
-
-
-class ArchiveError(ValueError):
-    """An archive is damaged, truncated or not an archive; the message names it."""
-
-
-class UnsafeArchiveError(ArchiveError):
-    """An archive member would land outside the extraction folder, or the archive expands too much."""
 
 
 def is_archive(path: str | Path) -> bool:

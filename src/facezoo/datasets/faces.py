@@ -1,6 +1,6 @@
 """The zoo's face datasets as one: UTKFace, IMFDB age, CelebA and SCUT-FBP5500, for face-backbone pretraining.
 
-Layout: a datasets root holding each member's own folder (``UTKFace/``, ``imfdb-age/``, ``celeba/``,
+Layout: a datasets folder (``data_dir``) holding each member's own folder (``UTKFace/``, ``imfdb-age/``, ``celeba/``,
 ``SCUT-FBP5500_v2/``), as ``facezoo.datasets.download`` lays them out.
 
 Splits: each member's split of the same name, made with the options its published weights were measured with
@@ -22,24 +22,10 @@ from typing import Any
 import numpy as np
 
 from facezoo.datasets import celeba, imfdb_age, scut_fbp5500, utkface
+from facezoo.datasets._registry import register_dataset
 from facezoo.datasets.core import FaceDataset
-from facezoo.specs import OutputSpec
+from facezoo.specs import DatasetCitation
 
-FOLDER = ""
-MARKERS = tuple(
-    f"{m.FOLDER}/{marker}" if isinstance(marker, str) else (f"{m.FOLDER}/{marker[0]}", marker[1])
-    for m in (utkface, imfdb_age, celeba, scut_fbp5500)
-    for marker in m.MARKERS[:1]
-)
-IMAGES = "about 250,000 (its four members)"
-DOWNLOAD = "each member's own (see utkface, imfdb_age, celeba, scut_fbp5500)"
-HEADS = (
-    OutputSpec("age", "regression", units="years"),
-    OutputSpec("gender", "classification", utkface.GENDER_LABELS),
-    OutputSpec("race", "classification", utkface.RACE_LABELS),
-    OutputSpec("age_class", "classification", imfdb_age.LABELS),
-    OutputSpec("beauty", "regression", units="score 1-5"),
-)
 #: Member -> the ``facezoo.datasets.load`` options of the splits its published weights were measured on.
 MEMBER_OPTIONS: dict[str, dict[str, Any]] = {
     "utkface": {},
@@ -48,6 +34,7 @@ MEMBER_OPTIONS: dict[str, dict[str, Any]] = {
     "scut_fbp5500": {"protocol": "official", "validation_fraction": 0.1},
 }
 MEMBERS = tuple(MEMBER_OPTIONS)
+_INFOS = (utkface.INFO, imfdb_age.INFO, celeba.INFO, scut_fbp5500.INFO)
 
 
 def _targets(part: FaceDataset) -> dict[str, np.ndarray]:
@@ -55,7 +42,7 @@ def _targets(part: FaceDataset) -> dict[str, np.ndarray]:
     n = len(part)
     out = {
         spec.name: np.full(n, np.nan, np.float32) if spec.kind == "regression" else np.full(n, -1, np.int64)
-        for spec in HEADS
+        for spec in INFO.heads
     }
     if part.name == "utkface":
         out.update(age=part.targets["age"], gender=part.targets["gender"], race=part.targets["race"])
@@ -68,21 +55,42 @@ def _targets(part: FaceDataset) -> dict[str, np.ndarray]:
     return out
 
 
-def load(root: Path, split: str, *, members: tuple[str, ...] = MEMBERS) -> FaceDataset:
-    """Load ``split`` of every member under the datasets ``root`` and concatenate them (see the module docstring)."""
+def load(data_dir: Path, split: str, *, members: tuple[str, ...] = MEMBERS) -> FaceDataset:
+    """Load ``split`` of every member under ``data_dir`` and concatenate them (see the module docstring)."""
     from facezoo import datasets
 
     unknown = sorted(set(members) - set(MEMBERS))
     if unknown or not members:
         raise ValueError(f"faces: members must be a non-empty subset of {MEMBERS}, got {members!r}.")
-    parts = [datasets.load(name, root, split=split, **MEMBER_OPTIONS[name]) for name in members]
+    parts = [datasets.load(name, data_dir, split=split, **MEMBER_OPTIONS[name]) for name in members]
     targets = [_targets(part) for part in parts]
     return FaceDataset(
         name="faces",
         split=split,
         paths=[path for part in parts for path in part.paths],
-        targets={spec.name: np.concatenate([t[spec.name] for t in targets]) for spec in HEADS},
-        heads=HEADS,
+        targets={spec.name: np.concatenate([t[spec.name] for t in targets]) for spec in INFO.heads},
+        heads=INFO.heads,
         annotations={"source": np.asarray([part.name for part in parts for _ in part.paths], dtype=str)},
         info={f"{part.name}_images": len(part) for part in parts},
     )
+
+
+INFO = register_dataset(
+    name="faces",
+    members=MEMBERS,
+    heads=(
+        utkface.INFO.head("age"),
+        utkface.INFO.head("gender"),
+        utkface.INFO.head("race"),
+        *imfdb_age.INFO.heads_as(age_class="age"),
+        scut_fbp5500.INFO.head("beauty"),
+    ),
+    num_images=sum(member.num_images for member in _INFOS),
+    download="each member's own (see utkface, imfdb_age, celeba, scut_fbp5500)",
+    citation=DatasetCitation(
+        title="facezoo faces (" + " + ".join(member.citation.title for member in _INFOS) + ")",
+        reference="; ".join(member.citation.reference for member in _INFOS),
+        bibtex="\n\n".join(member.citation.bibtex for member in _INFOS),
+    ),
+    loader=load,
+)

@@ -8,7 +8,7 @@ Splits: no official one; a seeded permutation of the rows: ``"validation"`` and 
 ``validation_fraction`` and ``test_fraction`` (default 0.1 each), ``"train"`` the rest; ``"all"`` every row.
 Options: ``validation_fraction``, ``test_fraction``, ``seed`` (default 42).
 
-Targets: the eight heads of :data:`HEADS` (class indices into their labels), from the CSV columns of
+Targets: the eight heads of :data:`LABELS` (class indices into their labels), from the CSV columns of
 :data:`COLUMNS`. Annotation: ``filename`` (the original image name). The write-up's augmentation is
 ``facezoo.datasets.augment.PERSON_ATTRIBUTES``. Non-commercial research use only.
 """
@@ -19,15 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from facezoo.datasets._registry import register_dataset
 from facezoo.datasets.core import FaceDataset, fraction_split, label_error, read_csv, select_split
-from facezoo.specs import OutputSpec
+from facezoo.specs import DatasetCitation, OutputSpec
 
-FOLDER = "hvc"
-MARKERS = ("hvc_annotations.csv",)
-#: The dataset's own entries, the only ones copied from a ``manual_dir`` folder.
-CONTENTS = ("hvc_annotations.csv", "resized")
-IMAGES = "13,573"
-DOWNLOAD = "automatic (Google Drive)"
 #: Head -> labels (the model's outputs too), sorted as ``pandas.get_dummies`` sorts them (the write-up's encoding).
 LABELS: dict[str, tuple[str, ...]] = {
     "gender": ("female", "male"),
@@ -50,7 +45,6 @@ COLUMNS = {
     "pose": "bodypose",
     "emotion": "emotion",
 }
-HEADS = tuple(OutputSpec(head, "classification", labels) for head, labels in LABELS.items())
 
 
 def load(
@@ -75,7 +69,27 @@ def load(
         split="all",
         paths=[str(folder / row["image_path"].strip()) for row in rows],
         targets=targets,
-        heads=HEADS,
+        heads=INFO.heads,
         annotations={"filename": np.asarray([row["filename"] for row in rows], dtype=str)},
     )
     return select_split(full, split, fraction_split(len(rows), (validation_fraction, test_fraction), seed))
+
+
+INFO = register_dataset(
+    name="person_attributes",
+    folder="hvc",
+    markers=("hvc_annotations.csv",),
+    contents=("hvc_annotations.csv", "resized"),
+    heads=tuple(OutputSpec(head, "classification", labels) for head, labels in LABELS.items()),
+    num_images=13_573,
+    download="automatic (Google Drive)",
+    citation=DatasetCitation(
+        title="Person attributes (HVC hackathon dataset)",
+        reference="Person attribute recognition dataset of the HVC hackathon (no paper; cite the hackathon)",
+        bibtex="""@misc{hvc_person_attributes,
+  title        = {Person Attribute Recognition},
+  howpublished = {HVC hackathon dataset}
+}""",
+    ),
+    loader=load,
+)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facezoo.datasets._registry import register_dataset
 from facezoo.datasets.core import (
     MARKER_IMAGES,
     FaceDataset,
@@ -35,15 +36,8 @@ from facezoo.datasets.core import (
     select_split,
     train_test_split_indices,
 )
-from facezoo.specs import OutputSpec
+from facezoo.specs import DatasetCitation, OutputSpec
 
-FOLDER = "SCUT-FBP5500_v2"
-MARKERS = ("train_test_files/All_labels.txt", ("Images/[AC][FM][0-9]*.jpg", MARKER_IMAGES))
-#: The dataset's own entries, the only ones copied from a ``manual_dir`` folder.
-CONTENTS = ("Images", "train_test_files")
-IMAGES = "5,500"
-DOWNLOAD = "automatic (Google Drive)"
-HEADS = (OutputSpec("beauty", "regression", units="score 1-5"),)
 PROTOCOLS = ("reference", "official", "fold1", "fold2", "fold3", "fold4", "fold5")
 
 
@@ -77,7 +71,7 @@ def load(
         split="all",
         paths=[str(folder / "Images" / name) for name, _ in rows],
         targets={"beauty": np.asarray([score for _, score in rows], dtype=np.float32)},
-        heads=HEADS,
+        heads=INFO.heads,
     )
     if protocol == "reference":
         train, rest = train_test_split_indices(len(rows), 0.3, 42)
@@ -104,3 +98,31 @@ def load(
             keep, held = train_test_split_indices(len(splits["train"]), validation_fraction, seed)
             splits["train"], splits["validation"] = splits["train"][np.sort(keep)], splits["train"][np.sort(held)]
     return select_split(full, split, {**splits, "all": np.arange(len(rows))})
+
+
+INFO = register_dataset(
+    name="scut_fbp5500",
+    folder="SCUT-FBP5500_v2",
+    markers=("train_test_files/All_labels.txt", ("Images/[AC][FM][0-9]*.jpg", MARKER_IMAGES)),
+    contents=("Images", "train_test_files"),
+    heads=(OutputSpec("beauty", "regression", units="score 1-5"),),
+    num_images=5_500,
+    download="automatic (Google Drive)",
+    citation=DatasetCitation(
+        title="SCUT-FBP5500",
+        reference=(
+            "L. Liang, L. Lin, L. Jin, D. Xie, M. Li. SCUT-FBP5500: A Diverse Benchmark Dataset for Multi-Paradigm "
+            "Facial Beauty Prediction. ICPR 2018. arXiv:1801.06345"
+        ),
+        bibtex="""@inproceedings{liang2018scutfbp5500,
+  title     = {SCUT-FBP5500: A Diverse Benchmark Dataset for Multi-Paradigm Facial Beauty Prediction},
+  author    = {Liang, Lingyu and Lin, Luojun and Jin, Lianwen and Xie, Duorui and Li, Mengru},
+  booktitle = {24th International Conference on Pattern Recognition (ICPR)},
+  year      = {2018},
+  eprint    = {1801.06345},
+  archivePrefix = {arXiv}
+}""",
+        url="https://github.com/HCIILAB/SCUT-FBP5500-Database-Release",
+    ),
+    loader=load,
+)

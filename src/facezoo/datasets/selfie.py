@@ -19,16 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from facezoo.datasets._registry import register_dataset
 from facezoo.datasets.core import MARKER_IMAGES, FaceDataset, label_error, parse_number, read_lines, select_split
-from facezoo.specs import OutputSpec
+from facezoo.specs import DatasetCitation, OutputSpec
 
-FOLDER = "Selfie-dataset"
-MARKERS = ("selfie_dataset.txt", ("images/*.jpg", MARKER_IMAGES))
-#: The dataset's own entries, the only ones copied from a ``manual_dir`` folder.
-CONTENTS = ("selfie_dataset.txt", "images")
-IMAGES = "46,836"
-DOWNLOAD = "automatic (CRCV UCF)"
-HEADS = (OutputSpec("popularity", "regression", units="popularity score"),)
 ATTRIBUTES = (
     "partial_faces is_female baby child teenager youth middle_age senior white black asian oval_face round_face "
     "heart_face smiling mouth_open frowning wearing_glasses wearing_sunglasses wearing_lipstick tongue_out duck_face "
@@ -75,7 +69,30 @@ def load(folder: Path, split: str) -> FaceDataset:
         split="all",
         paths=[str(folder / "images" / name) for name in names],
         targets={"popularity": np.asarray(scores, dtype=np.float32)},
-        heads=HEADS,
+        heads=INFO.heads,
         annotations={**columns, "gender": gender.astype(str), "age_category": age.astype(str)},
     )
     return select_split(full, split, splits)
+
+
+INFO = register_dataset(
+    name="selfie",
+    folder="Selfie-dataset",
+    markers=("selfie_dataset.txt", ("images/*.jpg", MARKER_IMAGES)),
+    contents=("selfie_dataset.txt", "images"),
+    heads=(OutputSpec("popularity", "regression", units="popularity score"),),
+    num_images=46_836,
+    download="automatic (CRCV UCF)",
+    citation=DatasetCitation(
+        title="CRCV UCF Selfie dataset",
+        reference="M. Kalayeh, M. Seifu, W. LaLanne, M. Shah. How to Take a Good Selfie? ACM Multimedia 2015",
+        bibtex="""@inproceedings{kalayeh2015selfie,
+  title     = {How to Take a Good Selfie?},
+  author    = {Kalayeh, Mahdi M. and Seifu, Misrak and LaLanne, Wesna and Shah, Mubarak},
+  booktitle = {Proceedings of the 23rd ACM International Conference on Multimedia},
+  year      = {2015}
+}""",
+        url="https://www.crcv.ucf.edu/data/Selfie/",
+    ),
+    loader=load,
+)

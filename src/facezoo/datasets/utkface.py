@@ -21,22 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
+from facezoo.datasets._registry import register_dataset
 from facezoo.datasets.core import MARKER_IMAGES, FaceDataset, fraction_split, select_split
-from facezoo.specs import OutputSpec
+from facezoo.specs import DatasetCitation, OutputSpec
 
-FOLDER = "UTKFace"
-MARKERS = (("[0-9]*_[01]_[0-4]_[0-9]*.jpg.chip.jpg", MARKER_IMAGES),)  # [age]_[gender]_[race]_[datetime]
-#: The dataset's own entries, the only ones copied from a ``manual_dir`` folder.
-CONTENTS = ("[0-9]*_*chip.jpg",)  # also the few upstream names that lack a field
-IMAGES = "23,708"
-DOWNLOAD = "automatic (Google Drive)"
 GENDER_LABELS = ("male", "female")
 RACE_LABELS = ("White", "Black", "Asian", "Indian", "Others")
-HEADS = (
-    OutputSpec("age", "regression", units="years"),
-    OutputSpec("gender", "classification", GENDER_LABELS),
-    OutputSpec("race", "classification", RACE_LABELS),
-)
 
 logger = logging.getLogger("facezoo.datasets")
 
@@ -81,8 +71,37 @@ def load(
             "gender": np.asarray(genders, dtype=np.int64),
             "race": np.asarray(races, dtype=np.int64),
         },
-        heads=HEADS,
+        heads=INFO.heads,
         annotations={"datetime": np.asarray(stamps, dtype=str)},
         info={"skipped_malformed_names": len(skipped)},
     )
     return select_split(full, split, splits)
+
+
+INFO = register_dataset(
+    name="utkface",
+    folder="UTKFace",
+    markers=(("[0-9]*_[01]_[0-4]_[0-9]*.jpg.chip.jpg", MARKER_IMAGES),),  # [age]_[gender]_[race]_[datetime]
+    contents=("[0-9]*_*chip.jpg",),  # also the few upstream names that lack a field
+    heads=(
+        OutputSpec("age", "regression", units="years"),
+        OutputSpec("gender", "classification", GENDER_LABELS),
+        OutputSpec("race", "classification", RACE_LABELS),
+    ),
+    num_images=23_708,
+    download="automatic (Google Drive)",
+    citation=DatasetCitation(
+        title="UTKFace",
+        reference=(
+            "Z. Zhang, Y. Song, H. Qi. Age Progression/Regression by Conditional Adversarial Autoencoder. CVPR 2017"
+        ),
+        bibtex="""@inproceedings{zhang2017age,
+  title     = {Age Progression/Regression by Conditional Adversarial Autoencoder},
+  author    = {Zhang, Zhifei and Song, Yang and Qi, Hairong},
+  booktitle = {IEEE Conference on Computer Vision and Pattern Recognition (CVPR)},
+  year      = {2017}
+}""",
+        url="https://susanqq.github.io/UTKFace/",
+    ),
+    loader=load,
+)

@@ -76,7 +76,7 @@ def backbone_weights_arg(backbone_weights: str | None, *, model: str, file_name:
     if backbone_weights is not None and not isinstance(backbone_weights, str):
         raise ValueError(
             f"{model}: backbone_weights must be None, 'imagenet' or a facezoo model source such as "
-            f"'runs/face_backbone/pretrained'; got {backbone_weights!r}."
+            f"'face_mobilenet_v2.faces'; got {backbone_weights!r}."
         )
     if backbone_weights != "imagenet":
         return None
@@ -118,7 +118,7 @@ def copy_backbone_weights(backbone: keras.Model, source: str | None, *, model: s
     except (ValueError, FileNotFoundError) as error:
         raise ValueError(
             f"{model}: backbone_weights must be None, 'imagenet' or a facezoo model with weights such as "
-            f"'runs/face_backbone/pretrained'; {source!r} gave: {error}"
+            f"'face_mobilenet_v2.faces'; {source!r} gave: {error}"
         ) from error
     shapes = [tuple(w.shape) for w in backbone.weights]
     for layer in donor.layers:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from facezoo._features import record_backbone
 from facezoo._registry import register_model
+from facezoo.datasets.imfdb_age import INFO as IMFDB_AGE
 from facezoo.models._common import (
     MOBILENET_V2_FEATURES,
     backbone_weights_arg,
@@ -21,15 +22,15 @@ from facezoo.models._common import (
     mobilenet_v2_with_heads,
     scaled_input,
 )
-from facezoo.specs import FeatureInfo, OutputSpec, WeightsInfo, resize_heads
+from facezoo.specs import FeatureInfo, WeightsInfo, resize_heads
 
 if TYPE_CHECKING:
     import keras
 
 REFERENCE = "001: Age detection of Indian actors (IMFDB), small CNN and VGG16 transfer"
 FACEZOO_REFERENCE = "facezoo: MobileNetV2 from the face backbone, fine-tuned on IMFDB age classes (no write-up)"
-AGE_LABELS = ("YOUNG", "MIDDLE", "OLD")
-AGE_OUTPUTS = (OutputSpec("age", "classification", AGE_LABELS),)
+AGE_OUTPUTS = IMFDB_AGE.heads
+AGE_LABELS = IMFDB_AGE.head("age").labels
 #: Filters of age_cnn's five Conv3x3 + MaxPool stages, and of VGG16's five blocks.
 AGE_CNN_FILTERS = (32, 64, 128, 128, 128)
 VGG16_FILTERS = (64, 128, 256, 512, 512)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from facezoo._features import record_backbone
 from facezoo._registry import register_model
+from facezoo.datasets.scut_fbp5500 import INFO as SCUT_FBP5500
 from facezoo.models._common import (
     MOBILENET_V2_FEATURES,
     MOBILENET_V2_TAPS,
@@ -18,7 +19,7 @@ from facezoo.models._common import (
     mobilenet_v2_file,
     scaled_input,
 )
-from facezoo.specs import OutputSpec, WeightsInfo
+from facezoo.specs import WeightsInfo
 
 if TYPE_CHECKING:
     import keras
@@ -119,7 +120,7 @@ SCRATCH_WEIGHTS = WeightsInfo(
 @register_model(
     family="attractive_net",
     task="regression",
-    outputs=(OutputSpec("beauty", "regression", units="score 1-5"),),
+    outputs=SCUT_FBP5500.heads,
     dataset="scut_fbp5500",
     reference=REFERENCE,
     num_params=2_259_265,

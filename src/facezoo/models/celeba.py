@@ -9,14 +9,17 @@ from typing import TYPE_CHECKING
 
 from facezoo._features import record_backbone
 from facezoo._registry import register_model
+from facezoo.datasets.celeba import INFO as CELEBA
 from facezoo.models._common import backbone_weights_arg, check_input_shape, copy_backbone_weights, scaled_input
-from facezoo.specs import FeatureInfo, OutputSpec, WeightsInfo
+from facezoo.specs import FeatureInfo, WeightsInfo
 
 if TYPE_CHECKING:
     import keras
 
 REFERENCE = "003: CelebA gender (Male attribute), InceptionV3 transfer vs simple CNN"
-_OUTPUTS = (OutputSpec("male", "binary", ("female", "male")),)
+#: CelebA's ``Male`` head (labels female, male) as the output ``male``: output names are facezoo's snake_case, dataset
+#: heads keep the upstream attribute's spelling (CONTRIBUTING.md, "Names").
+_OUTPUTS = CELEBA.heads_as(male="Male")
 
 #: Weights trained by ``facezoo.training`` (card: ``weights/celeba_cnn-celeba/README.md``); 66 MB, not embedded.
 CELEBA_CNN_WEIGHTS = WeightsInfo(

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from facezoo._registry import register_model
-from facezoo.datasets.faces import HEADS
+from facezoo.datasets.faces import INFO as FACES
 from facezoo.models._common import MOBILENET_V2_FEATURES, mobilenet_v2_with_heads
 from facezoo.specs import WeightsInfo, resize_heads
 
@@ -118,7 +118,7 @@ FACE_MOBILENET_V2_WEIGHTS = WeightsInfo(
 @register_model(
     family="face_backbone",
     task="multi-task classification",
-    outputs=HEADS,
+    outputs=FACES.heads,
     dataset="faces",
     reference=REFERENCE,
     num_params=2_273_356,
@@ -155,7 +155,7 @@ def face_mobilenet_v2(
     return mobilenet_v2_with_heads(
         name,
         input_shape,
-        resize_heads(HEADS, num_classes, model=name),
+        resize_heads(FACES.heads, num_classes, model=name),
         dropout=dropout,
         backbone_weights=backbone_weights,
         freeze_backbone=freeze_backbone,

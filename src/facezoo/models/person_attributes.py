@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Sequence
 
 from facezoo._features import record_backbone
 from facezoo._registry import register_model
-from facezoo.datasets.person_attributes import LABELS as PERSON_ATTRIBUTE_HEADS
+from facezoo.datasets.person_attributes import INFO as PERSON_ATTRIBUTES
+from facezoo.datasets.person_attributes import LABELS as PERSON_ATTRIBUTE_HEADS  # noqa: F401  (importable here)
 from facezoo.models._common import check_choice, check_input_shape, scaled_input
-from facezoo.specs import FeatureInfo, OutputSpec, resize_heads
+from facezoo.specs import FeatureInfo, resize_heads
 
 if TYPE_CHECKING:
     import keras
@@ -22,7 +23,6 @@ REFERENCE = "002: Person attributes with DenseNet121 from scratch, 8 softmax hea
 #: The write-up's per-channel statistics (RGB, pixel values 0-255) of its training images.
 REFERENCE_CHANNEL_MEAN = (46.566, 41.469, 41.247)
 REFERENCE_CHANNEL_STD = (69.212, 63.936, 63.295)
-OUTPUTS = tuple(OutputSpec(head, "classification", labels) for head, labels in PERSON_ATTRIBUTE_HEADS.items())
 #: keras.applications' DenseNet121: the layer ending each stride's dense block, and the stride.
 DENSENET121_TAPS = (
     ("conv1_relu", 2),
@@ -36,7 +36,7 @@ DENSENET121_TAPS = (
 @register_model(
     family="person_attributes",
     task="multi-task classification",
-    outputs=OUTPUTS,
+    outputs=PERSON_ATTRIBUTES.heads,
     dataset="person_attributes",
     reference=REFERENCE,
     num_params=8_123_355,
@@ -71,7 +71,7 @@ def person_attributes_densenet121(
     from keras import layers
 
     name = "person_attributes_densenet121"
-    heads = resize_heads(OUTPUTS, num_classes, model=name)
+    heads = resize_heads(PERSON_ATTRIBUTES.heads, num_classes, model=name)
     check_choice(pooling, ("avg", "avgmax"), name="pooling", model=name)
     shape = check_input_shape(input_shape, min_size=32, model=name)
     mean, std = _channel_stats(channel_mean, channel_std, model=name)

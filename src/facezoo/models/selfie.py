@@ -10,14 +10,15 @@ from typing import TYPE_CHECKING
 
 from facezoo._features import record_backbone
 from facezoo._registry import register_model
+from facezoo.datasets.selfie import INFO as SELFIE
 from facezoo.models._common import check_input_shape, check_positive_int, scaled_input
-from facezoo.specs import FeatureInfo, OutputSpec
+from facezoo.specs import FeatureInfo
 
 if TYPE_CHECKING:
     import keras
 
 REFERENCE = "000: Selfie popularity, residual CNN with batch norm and LeakyReLU (Huber loss)"
-_OUTPUTS = (OutputSpec("popularity", "regression", units="popularity score"),)
+_OUTPUTS = SELFIE.heads
 #: The feature maps at the default config (12 blocks of 16, 16, 16, 32, ... filters): one per three blocks.
 _FEATURES = tuple(FeatureInfo(16 * 2**stage, 2 ** (stage + 1)) for stage in range(4))
 

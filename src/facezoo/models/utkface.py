@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from facezoo._features import record_backbone
 from facezoo._registry import register_model
+from facezoo.datasets.utkface import INFO as UTKFACE
 from facezoo.models._common import (
     MOBILENET_V2_FEATURES,
     check_input_shape,
@@ -17,19 +18,15 @@ from facezoo.models._common import (
     mobilenet_v2_with_heads,
     scaled_input,
 )
-from facezoo.specs import FeatureInfo, OutputSpec, WeightsInfo, resize_heads
+from facezoo.specs import FeatureInfo, WeightsInfo, resize_heads
 
 if TYPE_CHECKING:
     import keras
 
 REFERENCE = "facezoo: compact multi-task CNN for UTKFace (age, gender, race); no write-up"
-GENDER_LABELS = ("male", "female")
-RACE_LABELS = ("White", "Black", "Asian", "Indian", "Others")
-OUTPUTS = (
-    OutputSpec("age", "regression", units="years"),
-    OutputSpec("gender", "classification", GENDER_LABELS),
-    OutputSpec("race", "classification", RACE_LABELS),
-)
+OUTPUTS = UTKFACE.heads
+GENDER_LABELS = UTKFACE.head("gender").labels
+RACE_LABELS = UTKFACE.head("race").labels
 MOBILENET_REFERENCE = "facezoo: MobileNetV2 from the face backbone, fine-tuned on UTKFace (no write-up)"
 #: Age head output = AGE_OFFSET + AGE_SCALE * z, so an untrained head starts near UTKFace's mean age and spread.
 AGE_OFFSET, AGE_SCALE = 33.0, 20.0

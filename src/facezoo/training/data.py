@@ -29,7 +29,16 @@ class RecipeData:
 
     def check(self, splits: tuple[str, ...]) -> None:
         for split in splits:
-            self.dataset(split)
+            try:
+                self.dataset(split)
+            except ValueError as error:
+                if f"has no split {split!r}" not in str(error):
+                    raise
+                raise ValueError(
+                    f"{error}; recipe {self.recipe.name!r} uses splits {self.recipe.splits}: pass splits= naming "
+                    "the dataset's, e.g. splits=('train', 'validation', 'validation') to test on the validation split "
+                    "(as the write-up experiments without a test part do)."
+                ) from None
 
     def dataset(self, split: str) -> Any:
         if split not in self._splits:

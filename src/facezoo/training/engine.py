@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import keras
 
+from facezoo._registry import model_info
 from facezoo.datasets.core import naming_undecodable
 from facezoo.training.data import RecipeData
 from facezoo.training.distribute import follow_chief, is_chief, make_strategy, use_mixed_precision
@@ -35,7 +36,7 @@ from facezoo.training.keras_bridge import (
     resized,
     stage_callbacks,
 )
-from facezoo.training.recipes import Recipe, Stage, resolve_recipe
+from facezoo.training.recipes import Recipe, Stage, random_backbone, resolve_recipe
 from facezoo.training.run_folder import (
     PREVIOUS_PREFIX,
     RunTracker,
@@ -131,6 +132,8 @@ def run_recipe(
     )
     if limit is not None and (not isinstance(limit, int) or limit < 1):
         raise ValueError(f"limit must be a positive integer, got {limit!r}.")
+    if initial_model is None and random_backbone(recipe):
+        _warn_random_backbone(recipe)
     strategy = make_strategy(strategy) if isinstance(strategy, str) else strategy
     replicas = strategy.num_replicas_in_sync
     if recipe.batch_size % replicas:
@@ -214,6 +217,21 @@ def run_recipe(
         keras.mixed_precision.set_global_policy(previous_policy)
         if output_dir != shared_dir:
             shutil.rmtree(output_dir, ignore_errors=True)
+
+
+def _warn_random_backbone(recipe: Recipe) -> None:
+    """One line on what a random backbone means for ``recipe`` and what to pass instead."""
+    built_frozen = {**model_info(recipe.model).default_config, **recipe.model_config}["freeze_backbone"]
+    frozen = any(built_frozen if stage.freeze_backbone is None else stage.freeze_backbone for stage in recipe.stages)
+    what = "trains a head on the random features of its frozen backbone" if frozen else "fine-tunes a random backbone"
+    warnings.warn(
+        f"{recipe.name}: {recipe.model} starts from a random backbone (backbone_weights=None), so it {what}: no "
+        'transfer learning. Pass backbone_weights="imagenet" (the write-ups\' start; downloaded once) or the backbone '
+        "of a facezoo model with weights (a weight name or save_pretrained folder; for MobileNetV2 models the face "
+        'backbone, e.g. backbone_weights="face_mobilenet_v2.faces", see docs/models/face_backbone.md).',
+        UserWarning,
+        stacklevel=2,
+    )
 
 
 def _run_stage(

@@ -5,9 +5,9 @@ any recipe).
 
 Every entry point takes ``data_dir`` (datasets root or the dataset's folder), ``output_dir`` (default
 ``runs/<recipe>``), and keyword-only ``model``, ``epochs``, ``batch_size`` (global), ``image_size``, ``strategy``
-(one of :data:`STRATEGIES` or a ``tf.distribute.Strategy``), ``mixed_precision``, ``resume``, ``limit``, ``seed``
-and ``**overrides``; ``None`` keeps the recipe's value. See :func:`~facezoo.training.engine.run_recipe` for their
-meaning.
+(one of :data:`STRATEGIES` or a ``tf.distribute.Strategy``), ``mixed_precision``, ``resume``, ``limit``, ``seed``,
+``experiment`` (a write-up experiment of :data:`~facezoo.training.EXPERIMENTS`) and ``**overrides``; ``None`` keeps
+the recipe's value. See :func:`fit` and :func:`~facezoo.training.engine.run_recipe` for their meaning.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from facezoo.training.distribute import STRATEGIES
 from facezoo.training.evaluate import Table
-from facezoo.training.recipes import RECIPES, SELFIE_ABLATION, SELFIE_GRID, Recipe, Stage
+from facezoo.training.recipes import EXPERIMENTS, RECIPES, Recipe, Stage, find_experiment
 
 if TYPE_CHECKING:
     import keras
@@ -62,6 +62,7 @@ def fit(
     resume: bool = True,
     limit: int | None = None,
     seed: int | None = None,
+    experiment: str | None = None,
     ablation: bool | str = False,
     **overrides: Any,
 ) -> TrainingResult:
@@ -71,12 +72,15 @@ def fit(
     Args:
         recipe: A name from :data:`~facezoo.training.RECIPES` (e.g. ``"age_vgg16"``) or a :class:`Recipe`.
         data_dir: Datasets root or the dataset's own folder (``None``: ``facezoo.datasets``' default root).
-        output_dir: Run folder (default ``runs/<recipe>``; ``runs/selfie_ablation`` for an ablation).
+        output_dir: Run folder (default ``runs/<recipe>``, ``runs/<recipe>-<experiment>`` for an experiment,
+            ``runs/selfie_ablation`` for an ablation).
         model: A registered model name replacing the recipe's, or a built facezoo model whose weights start the run.
-        ablation: Recipe ``selfie_resnet`` only. ``True``: train the four residual x batch-norm variants (write-up
-            Table 1) into ``output_dir/<variant>``; ``"grid"``: the vanilla CNN without batch norm over
-            ``n_layers`` {12, 18} x ``n_filters`` {8, 16} (Table 2). The result is the best variant's, with
-            ``table`` comparing the test MAE to the write-up's and ``variants`` holding every variant's result.
+        experiment: Run the recipe as a write-up ran one of its experiments (a name of
+            ``EXPERIMENTS[recipe]``, e.g. ``"baseline"`` for ``"age_cnn"``); the other arguments apply on top.
+        ablation: Recipe ``selfie_resnet`` only. ``True``: train the four residual x batch-norm experiments
+            (write-up Table 1) into ``output_dir/<experiment>``; ``"grid"``: the four layers x filters experiments
+            of the vanilla CNN without batch norm (Table 2). The result is the best experiment's, with ``table``
+            comparing the test MAE to the write-up's and ``variants`` holding every experiment's result.
         **overrides: Builder arguments (e.g. ``variant="regularized"``), stage and optimizer fields, ``stages``,
             ``splits``, ``dataset_options`` (see :func:`~facezoo.training.recipes.resolve_recipe`), ``verbose``,
             ``jit_compile`` and ``on_error``; the other arguments as for
@@ -86,8 +90,9 @@ def fit(
         A :class:`~facezoo.training.TrainingResult`.
 
     Raises:
-        ValueError: an unknown recipe (naming close matches) or override, ``ablation`` for another recipe; see
-            :func:`~facezoo.training.engine.run_recipe` for the rest.
+        ValueError: an unknown recipe (naming close matches), experiment (naming the recipe's) or override,
+            ``ablation`` for another recipe or with an experiment; see :func:`~facezoo.training.engine.run_recipe`
+            for the rest.
     """
     recipe = _recipe(recipe)
     options = dict(
@@ -95,10 +100,16 @@ def fit(
         mixed_precision=mixed_precision, resume=resume, limit=limit, seed=seed, **overrides,
     )  # fmt: skip
     if ablation:
+        if experiment is not None:
+            raise ValueError("ablation= runs a write-up table's experiments itself; pass ablation or experiment.")
         return _fit_ablation(recipe, ablation, data_dir, output_dir, options)
     from facezoo.training.engine import run_recipe
 
-    return run_recipe(recipe, data_dir, output_dir or Path("runs") / recipe.name, **options)
+    run_name = recipe.name
+    if experiment is not None:
+        run_name = f"{recipe.name}-{experiment}"
+        recipe = find_experiment(recipe.name, experiment).recipe
+    return run_recipe(recipe, data_dir, output_dir or Path("runs") / run_name, **options)
 
 
 def _recipe(recipe: str | Recipe) -> Recipe:
@@ -114,7 +125,8 @@ def _recipe(recipe: str | Recipe) -> Recipe:
 def _fit_ablation(
     recipe: Recipe, ablation: bool | str, data_dir: PathLike | None, output_dir: PathLike | None, options: dict
 ) -> TrainingResult:
-    """The selfie write-up's ablation tables: one run per variant, the best one's result with the table."""
+    """The selfie write-up's ablation tables: one run per experiment of the table, the best one's result with the
+    table."""
     from facezoo.training.engine import run_recipe
 
     if recipe.name != "selfie_resnet":
@@ -122,35 +134,22 @@ def _fit_ablation(
     if ablation not in (True, "grid"):
         raise ValueError(f"ablation must be False, True (Table 1) or 'grid' (Table 2), got {ablation!r}.")
     root = Path(output_dir or Path("runs") / "selfie_ablation")
-    variants: dict[str, tuple[dict[str, Any], tuple[Any, ...], float]]
-    if ablation is True:
-        variants = {
-            f"residual_{'yes' if residual else 'no'}-batch_norm_{'yes' if bn else 'no'}": (
-                {"residual": residual, "batch_norm": bn},
-                ("yes" if residual else "no", "yes" if bn else "no"),
-                mae,
-            )
-            for residual, bn, mae in SELFIE_ABLATION
-        }
-        columns = ("residual", "batch_norm", "test_mae", "write_up_test_mae")
-    else:
-        variants = {
-            f"layers_{layers}-filters_{filters}": (
-                {"n_layers": layers, "n_filters": filters, "residual": False, "batch_norm": False},
-                (layers, filters),
-                mae,
-            )
-            for layers, filters, mae in SELFIE_GRID
-        }
-        columns = ("n_layers", "n_filters", "test_mae", "write_up_test_mae")
+    table, keys = (
+        ("Table 1", ("residual", "batch_norm")) if ablation is True else ("Table 2", ("n_layers", "n_filters"))
+    )
+    cell = lambda value: ("yes" if value else "no") if isinstance(value, bool) else value  # noqa: E731
+    columns = (*keys, "test_mae", "write_up_test_mae")
     results, rows = {}, []
-    for name, (config, key, write_up) in variants.items():
-        clash = sorted(set(config) & set(options))
+    for name, experiment in EXPERIMENTS[recipe.name].items():
+        if not experiment.row.startswith(f"{table},"):
+            continue
+        clash = sorted(set(experiment.overrides) & set(options))
         if clash:
             raise ValueError(f"ablation={ablation!r} sets {clash} itself; do not pass them.")
-        result = run_recipe(recipe, data_dir, root / name, **{**options, **config})
+        result = run_recipe(experiment.recipe, data_dir, root / name, **options)
         results[name] = result
-        rows.append((*key, result.test_metrics["mae"], write_up))
+        key = (cell(experiment.overrides[k]) for k in keys)
+        rows.append((*key, result.test_metrics["mae"], experiment.reported["mae"]))
     best = min(results.values(), key=lambda r: r.test_metrics["mae"])
     title = (
         "Table 1: test MAE by residual connection and batch norm"
@@ -173,7 +172,8 @@ class Helper:
         summary: What it trains, in one sentence; the recipe's numbers are added from the recipe table.
         data: What ``data_dir`` holds.
         notes: Extra prose (arguments of its own, where the recipe departs from the write-up).
-        model_recipes: ``model=`` values that run another recipe instead (model name -> recipe name).
+        model_recipes: ``model=`` values that run another recipe instead (model name -> recipe name), unless an
+            ``experiment`` is given.
     """
 
     recipe: str
@@ -196,7 +196,8 @@ HELPERS: Mapping[str, Helper] = {
         "Age class on IMFDB (write-up 001); the best epoch on validation accuracy is kept.",
         "Datasets root or the ``imfdb-age`` folder (``train.csv`` + ``Train/``).",
         '``variant="regularized"`` selects the batch-norm + dropout CNN; ``model="age_vgg16"`` runs the VGG16 '
-        "recipe ``age_vgg16`` instead (output folder ``runs/age_vgg16``).",
+        "recipe ``age_vgg16`` instead (output folder ``runs/age_vgg16``). The recipe trains on the stratified split "
+        "of all images; the experiments train on the write-up's balanced split and test on its validation part.",
         {"age_vgg16": "age_vgg16"},
     ),
     "fit_person_attributes": Helper(
@@ -209,13 +210,14 @@ HELPERS: Mapping[str, Helper] = {
         "celeba_gender",
         "CelebA ``Male`` (write-up 003); the best epoch on validation accuracy is kept.",
         "Datasets root or the ``celeba`` folder.",
-        '``model="celeba_inception_v3"`` trains the transfer model instead of the simple CNN.',
+        '``model="celeba_inception_v3"`` trains the transfer model instead of the simple CNN (from a random '
+        'InceptionV3 unless ``backbone_weights`` is given; ``experiment="inception_v3"`` starts from ImageNet).',
     ),
     "fit_attractive_net": Helper(
         "attractive_net",
         "AttractiveNet on SCUT-FBP5500 (write-up 004): a frozen backbone, then every layer.",
         "Datasets root or the ``SCUT-FBP5500_v2`` folder.",
-        'Pass ``backbone_weights="imagenet"`` for the write-up\'s ImageNet start.',
+        'Pass ``backbone_weights="imagenet"`` for the write-up\'s ImageNet start (``experiment="two_stage"``).',
     ),
     "fit_utkface": Helper(
         "utkface",
@@ -248,6 +250,20 @@ def describe_recipe(recipe: Recipe) -> str:
     ]
     lines += [f"- stage ``{stage.name}``: {_describe_stage(recipe, stage)}" for stage in recipe.stages]
     return "\n".join(lines)
+
+
+def _describe_experiments(recipe: str) -> str:
+    """The write-up experiments of ``recipe`` as a Markdown list (``""`` if none)."""
+    experiments = EXPERIMENTS.get(recipe, {})
+    if not experiments:
+        return ""
+    lines = [
+        f"- ``{name}``: {e.row} (write-up {e.write_up}: {e.reported_split} "
+        + ", ".join(f"{metric} {value:g}" for metric, value in e.reported.items())
+        + ")"
+        for name, e in experiments.items()
+    ]
+    return "Write-up experiments (``experiment=``; ``facezoo.training.EXPERIMENTS``):\n\n" + "\n".join(lines) + "\n\n"
 
 
 def _describe_stage(recipe: Recipe, stage: Stage) -> str:
@@ -298,7 +314,10 @@ def _make_helper(name: str, helper: Helper) -> Callable[..., TrainingResult]:
     def helper_fn(data_dir: PathLike | None = None, output_dir: PathLike | None = None, **options: Any):
         model = options.get("model")
         model_name = model if isinstance(model, str) else getattr(model, "name", None)
-        return fit(helper.model_recipes.get(model_name or "", helper.recipe), data_dir, output_dir, **options)
+        recipe = (
+            helper.recipe if options.get("experiment") else helper.model_recipes.get(model_name or "", helper.recipe)
+        )
+        return fit(recipe, data_dir, output_dir, **options)
 
     recipe = RECIPES[helper.recipe]
     parameters = [p for p in inspect.signature(fit).parameters.values() if p.name != "recipe"]
@@ -311,7 +330,10 @@ def _make_helper(name: str, helper: Helper) -> Callable[..., TrainingResult]:
         f"{helper.summary} Runs :func:`fit` with recipe ``{helper.recipe}`` ({recipe.reference}).\n\n"
         + (f"{helper.notes}\n\n" if helper.notes else "")
         + f"Recipe defaults (``facezoo.training.RECIPES[{helper.recipe!r}]``):\n\n{describe_recipe(recipe)}\n\n"
-        f"Args:\n    data_dir: {helper.data}\n    output_dir: Run folder (default ``runs/{helper.recipe}``).\n"
+        + _describe_experiments(helper.recipe)
+        + f"Args:\n    data_dir: {helper.data}\n    output_dir: Run folder (default ``runs/{helper.recipe}``"
+        + (f", ``runs/{helper.recipe}-<experiment>`` for an experiment" if helper.recipe in EXPERIMENTS else "")
+        + ").\n"
         "    **overrides: As for :func:`fit`.\n\n"
         "Returns:\n    A :class:`~facezoo.training.TrainingResult`.\n"
     )

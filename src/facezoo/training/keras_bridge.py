@@ -4,6 +4,7 @@ from."""
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -66,11 +67,35 @@ def keras_loss(loss: Loss) -> keras.losses.Loss:
 
 
 def keras_optimizer(spec: Optimizer) -> keras.optimizers.Optimizer:
-    """The Keras optimizer of a recipe :class:`~facezoo.training.Optimizer` (its initial learning rate)."""
+    """The Keras optimizer of a recipe :class:`~facezoo.training.Optimizer` (its initial learning rate).
+
+    ``clipnorm`` clips each variable's gradient of the global batch, as tf.keras 2 did: after the gradients of the
+    replicas are summed. Keras 3 clips each replica's gradient before the sum, so that a clipped update would depend
+    on the replica count.
+    """
     classes = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop, "sgd": keras.optimizers.SGD}
     if spec.name not in classes:
         raise ValueError(f"Unknown optimizer {spec.name!r}; choose from {', '.join(classes)}.")
-    return classes[spec.name](learning_rate=spec.learning_rate, clipnorm=spec.clipnorm)
+    if spec.clipnorm is None:
+        return classes[spec.name](learning_rate=spec.learning_rate)
+    return _clipping_after_all_reduce(classes[spec.name])(learning_rate=spec.learning_rate, clipnorm=spec.clipnorm)
+
+
+@functools.cache
+def _clipping_after_all_reduce(cls: type[keras.optimizers.Optimizer]) -> type[keras.optimizers.Optimizer]:
+    """``cls`` with its ``clipnorm`` moved after the all-reduce (Keras 3's TensorFlow optimizer sums the replicas'
+    gradients in ``_all_reduce_sum_gradients``, after ``_clip_gradients``); on one device nothing changes."""
+
+    class Clipped(cls):
+        def _clip_gradients(self, grads: list) -> list:
+            return grads  # clipped once summed, below
+
+        def _all_reduce_sum_gradients(self, grads_and_vars: list) -> list:
+            summed = super()._all_reduce_sum_gradients(grads_and_vars)
+            return [(grad if grad is None else self._clip_by_norm(grad), var) for grad, var in summed]
+
+    Clipped.__name__ = Clipped.__qualname__ = cls.__name__
+    return Clipped
 
 
 def _metric(kind: str) -> keras.metrics.Metric:

@@ -1,13 +1,15 @@
 """Training recipes: small frozen configs, one per write-up, that :func:`facezoo.training.run_recipe` executes.
 
 A :class:`Recipe` names a registered model, a ``facezoo.datasets`` dataset and a sequence of :class:`Stage`; each
-stage fixes its epochs, optimizer, losses, augmentation, image size, frozen backbone and callbacks. Nothing here
+stage fixes its epochs, optimizer, losses, augmentation, image size, frozen backbone and callbacks. An
+:class:`Experiment` of :data:`EXPERIMENTS` is a recipe as a write-up ran one of its experiments. Nothing here
 imports TensorFlow.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -38,7 +40,11 @@ __all__ = [
     "SELFIE_ABLATION",
     "SELFIE_GRID",
     "UTKFACE_MOBILENET_V2",
+    "Experiment",
+    "EXPERIMENTS",
     "resolve_recipe",
+    "find_experiment",
+    "random_backbone",
 ]
 
 
@@ -53,7 +59,9 @@ class Optimizer:
     Attributes:
         name: Keras optimizer name.
         learning_rate: Initial (peak, with a schedule) learning rate.
-        clipnorm: Clip each gradient to this norm; ``None`` for no clipping.
+        clipnorm: Clip the gradient of each variable to this norm (tf.keras' ``clipnorm``: per variable, not the
+            global norm), after the gradients of the replicas are summed, so any replica count makes the update
+            of one device; ``None`` for no clipping.
         lr_decay: Multiply the learning rate by this factor after every epoch (``lr = lr0 * lr_decay**epoch``).
         schedule: ``"cosine"``: after ``warmup_epochs`` of linear warm-up, decay per epoch along a half cosine
             towards 0 over the rest of the stage's epochs; ``None`` for none.
@@ -524,8 +532,8 @@ def resolve_recipe(
 
     ``overrides`` may hold builder arguments of the model (e.g. ``n_layers=6``), :class:`Stage` fields
     (``augmentation=None``, ``freeze_backbone``, ...), :class:`Optimizer` fields (``learning_rate``, ``clipnorm``,
-    ``lr_decay``) applied to every stage, ``stages`` (names of the stages to run) and the recipe's ``splits`` or
-    ``dataset_options``. ``epochs`` and ``image_size`` replace every stage's.
+    ``lr_decay``) applied to every stage, ``stages`` (names of the stages to run), the recipe's ``splits`` and
+    ``dataset_options`` (merged into the recipe's). ``epochs`` and ``image_size`` replace every stage's.
 
     Raises:
         ValueError: an unknown override or a non-positive size.
@@ -544,8 +552,10 @@ def resolve_recipe(
             stage_changes[key] = value
         elif key in optimizer_fields:
             optimizer_changes[key] = value
-        elif key in ("splits", "dataset_options"):
-            changes[key] = tuple(value) if key == "splits" else value
+        elif key == "splits":
+            changes[key] = tuple(value)
+        elif key == "dataset_options":
+            changes[key] = {**recipe.dataset_options, **value}
         elif key != "stages":
             allowed = sorted(
                 {*info.default_config} - {"input_shape"}
@@ -591,3 +601,135 @@ def resolve_recipe(
     return dataclasses.replace(
         recipe, model=name, model_config=config, stages=tuple(stage_with(s) for s in stages), **changes
     )
+
+
+# ------------------------------------------------------------------------------------------------ experiments
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One experiment of a write-up, as the write-up ran it: a named variant of a recipe.
+
+    Attributes:
+        name: What ``fit(recipe, ..., experiment=name)`` takes.
+        recipe: The variant: the base recipe with :attr:`overrides` applied (its ``reference`` names the experiment).
+        overrides: What the experiment changes in its base recipe, as :func:`resolve_recipe` arguments.
+        write_up: The write-up's number, e.g. ``"001"``.
+        row: The write-up's experiment (its table row), in words.
+        reported: The write-up's numbers for it, under facezoo's metric names (``"accuracy"``, ``"mae"``,
+            ``"gender/accuracy"``, ...).
+        reported_split: The split the write-up measured them on (``"validation"`` or ``"test"``).
+    """
+
+    name: str
+    recipe: Recipe
+    overrides: Mapping[str, Any]
+    write_up: str
+    row: str
+    reported: Mapping[str, float]
+    reported_split: str = "test"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "overrides", _frozen(self.overrides))
+        object.__setattr__(self, "reported", _frozen(self.reported))
+
+
+def _experiment(
+    base: Recipe, name: str, write_up: str, row: str, reported: Mapping[str, float], split: str, **overrides: Any
+) -> Experiment:
+    numbers = ", ".join(f"{metric} {value:g}" for metric, value in reported.items())
+    recipe = replace(
+        resolve_recipe(base, **overrides),
+        reference=f"{write_up} experiment {name!r}: {row}, as the write-up ran it (write-up: {split} {numbers})",
+    )
+    return Experiment(name, recipe, overrides, write_up, row, reported, split)
+
+
+#: Write-up 001's split: its balanced 1,600 / 800 images per class; it measured on the 800 (there is no test part).
+_BALANCED: dict[str, Any] = {
+    "dataset_options": {"protocol": "reference"},
+    "splits": ("train", "validation", "validation"),
+}
+_AGE_EXPERIMENTS = (
+    _experiment(AGE, "baseline", "001", "baseline CNN, no augmentation", {"accuracy": 0.68}, "validation",
+                variant="baseline", augmentation=None, **_BALANCED),
+    _experiment(AGE, "regularized", "001", "CNN with batch norm and dropout, no augmentation", {"accuracy": 0.70},
+                "validation", variant="regularized", augmentation=None, **_BALANCED),
+    _experiment(AGE, "augmented", "001", "CNN with batch norm and dropout, with augmentation", {"accuracy": 0.74},
+                "validation", variant="regularized", **_BALANCED),
+    _experiment(AGE_VGG16, "vgg16", "001", "VGG16 transfer, frozen ImageNet base, with augmentation",
+                {"accuracy": 0.67}, "validation", backbone_weights="imagenet", **_BALANCED),
+)  # fmt: skip
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+_SELFIE_EXPERIMENTS = tuple(
+    _experiment(SELFIE, f"residual_{_yes(residual)}-batch_norm_{_yes(bn)}", "000",
+                f"Table 1, residual {_yes(residual)}, batch norm {_yes(bn)}", {"mae": mae}, "test",
+                residual=residual, batch_norm=bn)
+    for residual, bn, mae in SELFIE_ABLATION
+) + tuple(
+    _experiment(SELFIE, f"layers_{layers}-filters_{filters}", "000",
+                f"Table 2, {layers} layers, {filters} filters, no residual, no batch norm", {"mae": mae}, "test",
+                n_layers=layers, n_filters=filters, residual=False, batch_norm=False)
+    for layers, filters, mae in SELFIE_GRID
+)  # fmt: skip
+
+#: The write-up's validation accuracy per head (its final 200 px model).
+_PERSON_REPORTED = {"gender": 0.888889, "image_quality": 0.584821, "age": 0.447421, "weight": 0.652778,
+                    "bag": 0.697917, "footwear": 0.670635, "pose": 0.857143, "emotion": 0.704365}  # fmt: skip
+_PERSON_EXPERIMENTS = (
+    _experiment(PERSON_ATTRIBUTES, "five_stage", "002", "DenseNet121 from scratch, five stages 100 px then 200 px",
+                {f"{head}/accuracy": value for head, value in _PERSON_REPORTED.items()}, "validation"),
+)  # fmt: skip
+_CELEBA_EXPERIMENTS = (
+    _experiment(CELEBA, "cnn", "003", "simple CNN", {"accuracy": 0.9418}, "test"),
+    _experiment(CELEBA, "inception_v3", "003", "InceptionV3 transfer, frozen ImageNet base", {"accuracy": 0.9244},
+                "test", model="celeba_inception_v3", backbone_weights="imagenet"),
+)  # fmt: skip
+_ATTRACTIVE_EXPERIMENTS = (
+    _experiment(ATTRACTIVE_NET, "two_stage", "004", "MobileNetV2 from ImageNet, frozen then fine-tuned",
+                {"mae": 0.212, "rmse": 0.286}, "test", backbone_weights="imagenet"),
+)  # fmt: skip
+
+#: Recipe name -> experiment name -> :class:`Experiment`: every write-up experiment facezoo has the architecture for.
+EXPERIMENTS: Mapping[str, Mapping[str, Experiment]] = _frozen(
+    {
+        recipe: _frozen({e.name: e for e in experiments})
+        for recipe, experiments in {
+            "selfie_resnet": _SELFIE_EXPERIMENTS,
+            "age_cnn": _AGE_EXPERIMENTS,
+            "person_attributes": _PERSON_EXPERIMENTS,
+            "celeba_gender": _CELEBA_EXPERIMENTS,
+            "attractive_net": _ATTRACTIVE_EXPERIMENTS,
+        }.items()
+    }
+)
+
+
+def find_experiment(recipe: str, name: str) -> Experiment:
+    """The experiment ``name`` of recipe ``recipe`` (see :data:`EXPERIMENTS`).
+
+    Raises:
+        ValueError: no such experiment; the message lists the recipe's experiments and names the recipe that has
+            one of that name.
+    """
+    experiments = EXPERIMENTS.get(recipe, {})
+    if name in experiments:
+        return experiments[name]
+    owner = next((r for r, e in EXPERIMENTS.items() if name in e), None)
+    hint = f" {name!r} is an experiment of recipe {owner!r}: fit({owner!r}, ..., experiment={name!r})." if owner else ""
+    close = difflib.get_close_matches(str(name), list(experiments), n=1, cutoff=0.6)
+    hint = f" Did you mean {close[0]!r}?" if close and not owner else hint
+    known = ", ".join(experiments) or "none"
+    raise ValueError(f"Recipe {recipe!r} has no experiment {name!r}; its experiments: {known}.{hint}")
+
+
+def random_backbone(recipe: Recipe) -> bool:
+    """Whether ``recipe`` transfers from a random backbone: its model is a transfer model (the builder takes
+    ``backbone_weights`` and ``freeze_backbone``) and ``backbone_weights`` is ``None``."""
+    config = {**model_info(recipe.model).default_config, **recipe.model_config}
+    return "freeze_backbone" in config and "backbone_weights" in config and config["backbone_weights"] is None
