@@ -213,7 +213,13 @@ def test_find_experiment_says_what_exists():
 
 def test_random_backbone_means_a_transfer_model_without_backbone_weights():
     transfer = {name for name, recipe in R.RECIPES.items() if R.random_backbone(recipe)}
-    assert transfer == {"age_vgg16", "age_mobilenet_v2", "attractive_net", "utkface_mobilenet_v2"}
+    assert transfer == {
+        "age_vgg16",
+        "age_mobilenet_v2",
+        "attractive_net",
+        "celeba_mobilenet_v2",
+        "utkface_mobilenet_v2",
+    }
     assert R.random_backbone(R.resolve_recipe(R.CELEBA, model="celeba_inception_v3"))
     assert not R.random_backbone(R.resolve_recipe(R.ATTRACTIVE_NET, backbone_weights="runs/face_backbone/pretrained"))
     assert not any(R.random_backbone(e.recipe) for x in R.EXPERIMENTS.values() for e in x.values())

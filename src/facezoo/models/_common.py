@@ -142,7 +142,7 @@ def mobilenet_v2_with_heads(
     priors: dict[str, tuple[float, float]] | None = None,
 ) -> keras.Model:
     """MobileNetV2 (no top, average pooling, batch-norm momentum 0.99), dropout, then one head per output spec:
-    softmax for classification, linear for regression (``offset + scale * z`` with ``priors[head]``, so an untrained
+    softmax for classification, sigmoid for binary, linear for regression (``offset + scale * z`` with ``priors[head]``, so an untrained
     head starts near the data's mean and spread); a single head is the model's only output, several a dict. Inputs
     in [0, 255] are scaled to [-1, 1] inside.
     ``backbone_weights`` as for :func:`backbone_weights_arg` and :func:`copy_backbone_weights`; the feature maps are
@@ -167,6 +167,8 @@ def mobilenet_v2_with_heads(
             offset, scale = (priors or {}).get(spec.name, (0.0, 1.0))
             z = layers.Dense(1, name=f"{spec.name}_linear")(features)
             outputs[spec.name] = layers.Rescaling(scale, offset=offset, name=spec.name)(z)
+        elif spec.kind == "binary":
+            outputs[spec.name] = layers.Dense(1, activation="sigmoid", name=spec.name)(features)
         else:
             outputs[spec.name] = layers.Dense(len(spec.labels), activation="softmax", name=spec.name)(features)
     model = keras.Model(inputs, outputs if len(outputs) > 1 else next(iter(outputs.values())), name=name)

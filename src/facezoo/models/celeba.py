@@ -1,4 +1,5 @@
-"""CelebA ``Male`` (write-up 003): a simple CNN and an InceptionV3 transfer head on aligned 218x178 faces.
+"""CelebA ``Male`` (write-up 003): a simple CNN and an InceptionV3 transfer head on aligned 218x178 faces; and
+facezoo's own MobileNetV2 fine-tuned from the face backbone.
 
 Reference: ``shared/reference/003``; InceptionV3 transfer 92.4 %, simple CNN 94.2 % test accuracy.
 """
@@ -10,13 +11,21 @@ from typing import TYPE_CHECKING
 from facezoo._features import record_backbone
 from facezoo._registry import register_model
 from facezoo.datasets.celeba import INFO as CELEBA
-from facezoo.models._common import backbone_weights_arg, check_input_shape, copy_backbone_weights, scaled_input
+from facezoo.models._common import (
+    MOBILENET_V2_FEATURES,
+    backbone_weights_arg,
+    check_input_shape,
+    copy_backbone_weights,
+    mobilenet_v2_with_heads,
+    scaled_input,
+)
 from facezoo.specs import FeatureInfo, WeightsInfo
 
 if TYPE_CHECKING:
     import keras
 
 REFERENCE = "003: CelebA gender (Male attribute), InceptionV3 transfer vs simple CNN"
+FACEZOO_REFERENCE = "facezoo: MobileNetV2 from the face backbone, fine-tuned on CelebA Male (no write-up)"
 #: CelebA's ``Male`` head (labels female, male) as the output ``male``: output names are facezoo's snake_case, dataset
 #: heads keep the upstream attribute's spelling (CONTRIBUTING.md, "Names").
 _OUTPUTS = CELEBA.heads_as(male="Male")
@@ -153,3 +162,43 @@ def celeba_inception_v3(
     ]
     taps = [(stem[0], 2), (stem[1], 4), ("mixed2", 8), ("mixed7", 16), ("mixed10", 32)]
     return record_backbone(keras.Model(inputs, outputs, name=name), taps, freeze_backbone=freeze_backbone)
+
+
+@register_model(
+    family="celeba",
+    task="classification",
+    outputs=_OUTPUTS,
+    dataset="celeba",
+    reference=FACEZOO_REFERENCE,
+    num_params=2_259_265,
+    features=MOBILENET_V2_FEATURES,
+    pooled=True,
+)
+def celeba_mobilenet_v2(
+    input_shape: tuple[int, int, int] = (128, 128, 3),
+    dropout: float = 0.2,
+    backbone_weights: str | None = None,
+    freeze_backbone: bool = False,
+) -> keras.Model:
+    """facezoo's CelebA ``Male`` model, not the write-up's: MobileNetV2 (no top, average pooling) -> dropout ->
+    Dense(1, sigmoid), meant to start from the face backbone (``backbone_weights="face_mobilenet_v2.faces"``).
+
+    Args:
+        input_shape: RGB input (height, width, 3), floats in [0, 255], scaled to [-1, 1] inside; whole aligned
+            CelebA images are resized to it.
+        dropout: Dropout rate on the pooled features.
+        backbone_weights: ``None`` (random init), ``"imagenet"`` or the MobileNetV2 of a facezoo model (a weight
+            name, a ``save_pretrained`` folder or an ``hf://`` repository).
+        freeze_backbone: Freeze MobileNetV2 (only the head trains).
+
+    Returns:
+        A model mapping images to P(``Male``), shape (N, 1).
+    """
+    return mobilenet_v2_with_heads(
+        "celeba_mobilenet_v2",
+        input_shape,
+        _OUTPUTS,
+        dropout=dropout,
+        backbone_weights=backbone_weights,
+        freeze_backbone=freeze_backbone,
+    )
