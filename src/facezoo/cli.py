@@ -308,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
     p.add_argument(
         "--models",
-        help="comma-separated models (NAME, NAME.TAG, org/repo or a folder); default: every model with embedded weights",
+        help="comma-separated models (NAME, NAME.TAG, org/repo or a folder); default: the best model of each family with embedded weights",
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument(

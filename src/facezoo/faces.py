@@ -26,7 +26,7 @@ from facezoo._registry import list_models, model_info, parse_source, resolve_wei
 from facezoo.factory import create_model
 from facezoo.geometry import LANDMARKS, FaceGeometry, face_geometry
 from facezoo.inference import describe_image_error, image_label, is_single_image, predict, read_image
-from facezoo.specs import ModelInfo
+from facezoo.specs import ModelInfo, WeightsInfo
 
 if TYPE_CHECKING:
     import keras
@@ -202,15 +202,31 @@ def _model_key(model: ModelInput) -> str:
 
 
 def _default_models() -> list[str]:
-    """Every task model with embedded weights whose dataset is made of face crops (not the face backbone, whose
-    pretraining heads the task models fine-tuned from it answer better)."""
-    names = []
+    """One task model per family with embedded weights whose dataset is made of face crops (not the face backbone,
+    whose pretraining heads the task models fine-tuned from it answer better): of a family's models measured on the
+    same test split, the one with the best first metric (e.g. ``age_mobilenet_v2`` over ``age_cnn``)."""
+    best: dict[str, str] = {}
     for name in list_models(pretrained=True):
         info = model_info(name)
         weights = info.default_weights
-        if weights and weights.embedded and info.face_geometry is not None and info.family != "face_backbone":
-            names.append(name)
-    return names
+        if not (weights and weights.embedded and info.face_geometry is not None and info.family != "face_backbone"):
+            continue
+        rival = best.get(info.family)
+        if rival is None or _measured_better(weights, model_info(rival).default_weights):
+            best[info.family] = name
+    return sorted(best.values())
+
+
+def _measured_better(weights: WeightsInfo, rival: WeightsInfo | None) -> bool:
+    """Whether ``weights`` beat ``rival`` on the first metric of the same dataset split (MAE / RMSE: lower)."""
+    if rival is None or (weights.dataset, weights.split) != (rival.dataset, rival.split) or not weights.metrics:
+        return False
+    metric = next(iter(weights.metrics))
+    if metric not in rival.metrics:
+        return False
+    lower_is_better = metric.rpartition("/")[2] in ("mae", "rmse")
+    ours, theirs = weights.metrics[metric], rival.metrics[metric]
+    return ours < theirs if lower_is_better else ours > theirs
 
 
 def analyze(
@@ -230,8 +246,8 @@ def analyze(
     Args:
         images: One image or a sequence: paths, PIL images or arrays (see :func:`facezoo.inference.read_image`).
         models: Model objects or any source :func:`facezoo.create_model` takes (``NAME``, ``NAME.TAG``, ``hf://...``,
-            a folder); ``None``: every task model with embedded weights
-            trained on face crops (the face backbone only when named).
+            a folder); ``None``: per family, the best task model with embedded weights trained on face crops (the
+            face backbone only when named).
         detector: A callable as in :func:`detect_faces`; default MTCNN.
         align: Map the five landmarks onto each model's :class:`FaceGeometry` (similarity transform); ``False``
             crops the detector's box enlarged by 20 % instead (less accurate; needs no geometry).

@@ -172,6 +172,60 @@ def age_vgg16(
     return record_backbone(keras.Model(inputs, outputs, name=name), taps, freeze_backbone=freeze_backbone)
 
 
+#: Fine-tuned from the face backbone (card: ``weights/age_mobilenet_v2-faces_ft_imfdb_age/README.md``).
+FACE_FINE_TUNED_WEIGHTS = WeightsInfo(
+    tag="faces_ft_imfdb_age",
+    repo_id="facezoo/age_mobilenet_v2-faces_ft_imfdb_age",
+    revision="main",
+    filename="model.weights.h5",
+    sha256="18b7b1c0b1f7f1b7a2b021ff3b020d0de346862c81e38bfba4ec575f2661da3e",
+    file_size=9477504,
+    config={
+        "input_shape": (128, 128, 3),
+        "num_classes": 3,
+        "dropout": 0.2,
+        "backbone_weights": None,
+        "freeze_backbone": False,
+    },
+    metrics={"accuracy": 0.7911, "macro_f1": 0.7341},
+    split="test (stratified 10%, 1,690 images, of facezoo's IMFDB copy)",
+    dataset="imfdb_age",
+    dataset_options={},
+    license="other: non-commercial research only (the dataset's terms)",
+    recipe="facezoo.training recipe 'age_mobilenet_v2' from face_mobilenet_v2.faces: 6 epochs at 96x96, 2 at 128x128",
+    num_params=2261827,
+    embedded="facezoo/weights/age_mobilenet_v2-faces_ft_imfdb_age/model.weights.h5",
+    extra={
+        "hardware": "2 CPU cores (x86-64, no GPU) shared with other training jobs, TensorFlow 2.21",
+        "wall_time_s": 3173,
+        "epochs": 8,
+        "command": "python -c \"import facezoo.training as t; t.fit('age_mobilenet_v2', "
+        "'../shared/data', 'runs/age_mobilenet_v2', seed=0, "
+        "backbone_weights='face_mobilenet_v2.faces')\"",
+        "cpu_time_s": 2932,
+    },
+    ablation=(
+        {
+            "variant": "face backbone fine-tune (these weights)",
+            "init": "face_mobilenet_v2.faces",
+            "image_size": 128,
+            "epochs": 8,
+            "cpu_time_s": 2932,
+            "metrics": {"accuracy": 0.7911, "macro_f1": 0.7341},
+        },
+        {
+            "variant": "write-up 001 CNN from scratch (age_cnn.imfdb_age)",
+            "init": None,
+            "image_size": 128,
+            "epochs": 12,
+            "cpu_time_s": None,
+            "metrics": {"accuracy": 0.7355, "macro_f1": 0.6018},
+        },
+    ),
+    commit=None,
+)
+
+
 @register_model(
     family="age",
     task="classification",
@@ -181,6 +235,7 @@ def age_vgg16(
     num_params=2_261_827,
     features=MOBILENET_V2_FEATURES,
     pooled=True,
+    weights=(FACE_FINE_TUNED_WEIGHTS,),
 )
 def age_mobilenet_v2(
     input_shape: tuple[int, int, int] = (128, 128, 3),
