@@ -169,6 +169,9 @@ def main() -> None:
         help="the run folders were never resumed: their result.json CPU time is complete (for runs from before "
         "epochs recorded their own)",
     )
+    parser.add_argument(
+        "--no-embed", action="store_true", help="stage for the Hub only (the wheel's 40 MB budget for embedded weights)"
+    )
     parser.add_argument("--write", action="store_true", help="update sha256 and file_size of the existing entry")
     args = parser.parse_args()
     if bool(args.run_dir) == bool(args.republish):
@@ -261,7 +264,7 @@ def main() -> None:
     folder.chmod(0o755)
     data = (folder / hub.WEIGHTS_NAME).read_bytes()
     sha256, size = hashlib.sha256(data).hexdigest(), len(data)
-    embedded = link_embedded(repo_name) if size <= EMBED_LIMIT else None
+    embedded = link_embedded(repo_name) if size <= EMBED_LIMIT and not args.no_embed else None
     if embedded is None:
         embedded_path(repo_name).unlink(missing_ok=True)
     print(f"weights/{repo_name}/ written ({', '.join(sorted(p.name for p in folder.iterdir()))}); embedded: {embedded}")

@@ -164,6 +164,55 @@ def celeba_inception_v3(
     return record_backbone(keras.Model(inputs, outputs, name=name), taps, freeze_backbone=freeze_backbone)
 
 
+#: Fine-tuned from the face backbone (card: ``weights/celeba_mobilenet_v2-faces_ft_celeba/README.md``); staged for
+#: the Hub, not embedded (the wheel's budget).
+FACE_FINE_TUNED_WEIGHTS = WeightsInfo(
+    tag="faces_ft_celeba",
+    repo_id="facezoo/celeba_mobilenet_v2-faces_ft_celeba",
+    revision="main",
+    filename="model.weights.h5",
+    sha256="8ec9126e5f99c6f83a6f9dba28a89762642fab645e357a833b945e61c856a426",
+    file_size=9467264,
+    config={"input_shape": (128, 128, 3), "dropout": 0.2, "backbone_weights": None, "freeze_backbone": False},
+    metrics={"accuracy": 0.9463, "macro_f1": 0.9348},
+    split="test (identity-disjoint, 18 identities, 540 images of facezoo's CelebA copy)",
+    dataset="celeba",
+    dataset_options={"protocol": "identity", "label_from_identity": True, "identity_fractions": [0.15, 0.15]},
+    license="other: non-commercial research only (the dataset's terms)",
+    recipe="facezoo.training recipe 'celeba_mobilenet_v2' from face_mobilenet_v2.faces: 8 epochs at 96x96, 2 at 128x128",
+    num_params=2259265,
+    embedded=None,
+    extra={
+        "hardware": "2 CPU cores (x86-64, no GPU) shared with other training jobs, TensorFlow 2.21",
+        "wall_time_s": 840,
+        "epochs": 10,
+        "command": "python -c \"import facezoo.training as t; t.fit('celeba_mobilenet_v2', "
+        "'../shared/data', 'runs/celeba_mobilenet_v2', seed=0, "
+        "backbone_weights='face_mobilenet_v2.faces')\"",
+        "cpu_time_s": 758,
+    },
+    ablation=(
+        {
+            "variant": "face backbone fine-tune (these weights)",
+            "init": "face_mobilenet_v2.faces",
+            "image_size": 128,
+            "epochs": 10,
+            "cpu_time_s": 758,
+            "metrics": {"accuracy": 0.9463, "macro_f1": 0.9348},
+        },
+        {
+            "variant": "write-up 003 CNN from scratch (celeba_cnn.celeba)",
+            "init": None,
+            "image_size": 218,
+            "epochs": 30,
+            "cpu_time_s": None,
+            "metrics": {"accuracy": 0.8593, "macro_f1": 0.8151},
+        },
+    ),
+    commit=None,
+)
+
+
 @register_model(
     family="celeba",
     task="classification",
@@ -173,6 +222,7 @@ def celeba_inception_v3(
     num_params=2_259_265,
     features=MOBILENET_V2_FEATURES,
     pooled=True,
+    weights=(FACE_FINE_TUNED_WEIGHTS,),
 )
 def celeba_mobilenet_v2(
     input_shape: tuple[int, int, int] = (128, 128, 3),
