@@ -37,9 +37,9 @@ UTKFACE_WEIGHTS = WeightsInfo(
     repo_id="facezoo/utkface_multitask-utkface",
     revision="main",
     filename="model.weights.h5",
-    sha256="0464ae4b932e370a2de3bc487190ef293a3cded96ecd16c081b9c44f7b7c5035",
-    file_size=5_252_640,
-    config={"input_shape": (64, 64, 3), "width": 32, "dropout": 0.3},
+    sha256="3489b8e90dba26e27a6c483d877f19132b7339ad5bca748e7ce1c5c421460f99",
+    file_size=5252640,
+    config={"input_shape": (64, 64, 3), "width": 32, "dropout": 0.3, "freeze_backbone": False, "num_classes": None},
     metrics={
         "age/mae": 6.3739,
         "age/rmse": 8.9192,
@@ -51,18 +51,54 @@ UTKFACE_WEIGHTS = WeightsInfo(
     },
     split="test (seeded 10%, 900 images, of facezoo's UTKFace copy)",
     dataset="utkface",
+    dataset_options={},
     license="other: non-commercial research only (the dataset's terms)",
     recipe="facezoo.training recipe 'utkface' at 64x64, 25 epochs",
-    num_params=1_284_200,
+    num_params=1284200,
     embedded="facezoo/weights/utkface_multitask-utkface/model.weights.h5",
     extra={
         "hardware": "2 CPU cores (x86-64, no GPU) shared with other jobs, TensorFlow 2.21",
         "wall_time_s": 1017,
         "epochs": 25,
-        "command": 'python -c "import facezoo.training as t; '
-        "t.fit_utkface('../shared/data/UTKFace', 'runs/utkface64', image_size=64, epochs=25, seed=0)\"",
+        "command": "python -c \"import facezoo.training as t; t.fit_utkface('../shared/data/UTKFace', "
+        "'runs/utkface64', image_size=64, epochs=25, seed=0)\"",
         "training_args": "weights/utkface_multitask-utkface/facezoo.json",
     },
+    ablation=(
+        {
+            "variant": "from scratch, 64 px (these weights)",
+            "init": None,
+            "image_size": 64,
+            "epochs": 25,
+            "cpu_time_s": None,
+            "metrics": {
+                "age/mae": 6.3739,
+                "age/rmse": 8.9192,
+                "age/pearson_r": 0.903,
+                "gender/accuracy": 0.8867,
+                "gender/macro_f1": 0.8863,
+                "race/accuracy": 0.7422,
+                "race/macro_f1": 0.6219,
+            },
+        },
+        {
+            "variant": "face backbone fine-tune (utkface_mobilenet_v2, not published)",
+            "init": "face_mobilenet_v2.faces",
+            "image_size": 128,
+            "epochs": 10,
+            "cpu_time_s": 1803,
+            "metrics": {
+                "age/mae": 7.0275,
+                "age/rmse": 10.0205,
+                "age/pearson_r": 0.8755,
+                "gender/accuracy": 0.8722,
+                "gender/macro_f1": 0.8717,
+                "race/accuracy": 0.7111,
+                "race/macro_f1": 0.5629,
+            },
+        },
+    ),
+    commit=None,
 )
 
 
