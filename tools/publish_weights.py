@@ -124,6 +124,13 @@ def ablation_row(variant: str, source: str, init_labels: dict[str, str], trust_c
     }
 
 
+def ablation_rows(args: argparse.Namespace, own_source: str) -> list[dict[str, Any]]:
+    """These weights' row (``--variant``), then one per ``--ablation VARIANT=SOURCE``."""
+    labels = dict(item.split("=", 1) for item in args.init_label)
+    pairs = [(args.variant, own_source), *(item.split("=", 1) for item in args.ablation)]
+    return [ablation_row(variant, source, labels, args.uninterrupted) for variant, source in pairs]
+
+
 def check_identical(folder: Path, reference, architecture: str, config: dict[str, Any]) -> None:
     """The staged folder predicts exactly what ``reference`` does, through facezoo and through plain Keras."""
     import keras
@@ -198,9 +205,7 @@ def main() -> None:
         notes, base_model = args.notes or old_card_notes(source), args.base_model
         entry_extra, ablation = dict(weights.extra), [dict(row) for row in weights.ablation]
         if args.ablation:  # new comparisons: this weight's own row first, then the runs it is compared with
-            labels = dict(item.split("=", 1) for item in args.init_label)
-            pairs = [(args.variant, args.republish), *(item.split("=", 1) for item in args.ablation)]
-            ablation = [ablation_row(variant, source, labels, args.uninterrupted) for variant, source in pairs]
+            ablation = ablation_rows(args, args.republish)
     else:
         for name in ("tag", "hardware", "command"):
             if not getattr(args, name):
@@ -234,9 +239,7 @@ def main() -> None:
             "epochs": epochs,
             "command": args.command,
         }
-        labels = dict(item.split("=", 1) for item in args.init_label)
-        pairs = [(args.variant, str(args.run_dir)), *(item.split("=", 1) for item in args.ablation)]
-        ablation = [ablation_row(variant, source, labels, args.uninterrupted) for variant, source in pairs]
+        ablation = ablation_rows(args, str(args.run_dir))
         if ablation[0]["cpu_time_s"] is not None:
             entry_extra["cpu_time_s"] = ablation[0]["cpu_time_s"]
     repo_id = f"{ORG}/{repo_name}"
