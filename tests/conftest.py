@@ -55,3 +55,12 @@ def fake_hub(_fake_hub_session):
     _fake_hub_session.lfs_threshold = None
     yield _fake_hub_session
     _fake_hub_session.reset()
+
+
+@pytest.fixture(scope="module")
+def tiny_models():
+    """Register the tiny stand-ins of ``tests/example_stand_ins.py`` for a test module, and remove them afterwards."""
+    import example_stand_ins
+
+    yield example_stand_ins.register()
+    example_stand_ins.unregister()

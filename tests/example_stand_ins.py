@@ -1,10 +1,10 @@
-"""Tiny registered stand-ins for DenseNet121, MobileNetV2 and the selfie CNNs, so example smoke-runs and fit tests
-train in seconds.
+"""Tiny registered stand-ins for DenseNet121, MobileNetV2, the selfie CNNs and the UTKFace CNN, so example smoke-runs
+and fit tests train in seconds.
 
 Importing this module registers ``stand_in_person_attributes``, ``stand_in_attractive_net``,
-``stand_in_face_backbone`` and ``stand_in_selfie`` with the outputs of the real models: ``tests/test_examples.py``
-imports it in the example's process before running the script, and the training tests' ``tiny_models`` fixture uses
-it for the session.
+``stand_in_face_backbone``, ``stand_in_selfie`` and ``stand_in_utkface`` with the outputs of the real models:
+``tests/test_examples.py`` imports it in the example's process before running the script, and the ``tiny_models``
+fixture (``tests/conftest.py``) registers them for a test module.
 """
 
 from __future__ import annotations
@@ -79,11 +79,30 @@ def stand_in_selfie(input_shape=(32, 32, 3), n_layers=12, n_filters=16, batch_no
     return keras.Model(inputs, layers.Dense(1, name="popularity")(x), name="stand_in_selfie")
 
 
+def stand_in_utkface(input_shape=(32, 32, 3)):
+    """A backbone sub-model -> global average pooling -> the UTKFace heads (age in years, gender, race), for tests of
+    the training engine that need no particular architecture."""
+    import keras
+    from keras import layers
+
+    from facezoo.models.utkface import GENDER_LABELS, RACE_LABELS
+
+    inputs = keras.Input(input_shape, name="image")
+    x = layers.GlobalAveragePooling2D()(_backbone(input_shape, "backbone")(layers.Rescaling(1 / 255)(inputs)))
+    outputs = {
+        "age": layers.Dense(1, name="age")(x),
+        "gender": layers.Dense(len(GENDER_LABELS), activation="softmax", name="gender")(x),
+        "race": layers.Dense(len(RACE_LABELS), activation="softmax", name="race")(x),
+    }
+    return keras.Model(inputs, outputs, name="stand_in_utkface")
+
+
 STAND_INS = {
     "stand_in_person_attributes": "person_attributes_densenet121",
     "stand_in_attractive_net": "attractive_net",
     "stand_in_face_backbone": "face_mobilenet_v2",
     "stand_in_selfie": "selfie_resnet",
+    "stand_in_utkface": "utkface_multitask",
 }
 
 

@@ -275,6 +275,7 @@ def test_bad_usage_exits_2(argv, capsys):
     assert "usage: facezoo" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a fresh interpreter (7 s of CPU); evaluate runs in-process above, the CLI as a process elsewhere
 def test_evaluate_as_a_subprocess(model_dir, data_root):
     done = subprocess.run(
         [

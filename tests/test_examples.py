@@ -1,8 +1,9 @@
 """Every script in examples/ smoke-runs as a subprocess on tiny synthetic data and writes what it promises.
 
-Run only these with ``python -m pytest -m examples``. The training examples run two at a time (each is mostly
-single-threaded graph tracing). DenseNet121, MobileNetV2 and the selfie CNNs are replaced by tiny registered
-stand-ins (``tests/example_stand_ins.py``); ``-m slow`` runs those three examples with the real models.
+Run only these with ``python -m pytest -m examples`` (all of them) or ``-m "examples and not slow"`` (those of the
+default run). The training examples run two at a time (each is mostly single-threaded graph tracing). DenseNet121,
+MobileNetV2 and the selfie CNNs are replaced by tiny registered stand-ins (``tests/example_stand_ins.py``); ``-m slow``
+runs the training examples other than DEFAULT_EXAMPLE and three examples with the real models.
 """
 
 from __future__ import annotations
@@ -110,6 +111,18 @@ TRAINING = {
 }
 
 
+#: The training example of the default run (two stages on the MobileNetV2 stand-in, about 10 s of CPU). The others
+#: take 11-22 s of CPU each (eight selfie variants, four age experiments with VGG16, eight person-attribute heads over
+#: two stages, the CelebA and UTKFace CNNs) and run with ``-m slow``; tests/training/test_training_fit.py fits each
+#: recipe.
+DEFAULT_EXAMPLE = "attractive_net_two_stage"
+
+
+def example_param(name: str, *values: str):
+    """``pytest.param(name, *values)``, marked slow unless ``name`` is DEFAULT_EXAMPLE."""
+    return pytest.param(name, *values, marks=[] if name == DEFAULT_EXAMPLE else [pytest.mark.slow])
+
+
 def run_example(name: str, *args: str, stand_ins: bool = False, timeout: float = 600) -> subprocess.CompletedProcess:
     script = str(ROOT / "examples" / f"{name}.py")
     command = [sys.executable, "-c", STAND_IN_BOOT, script] if stand_ins else [sys.executable, script]
@@ -159,7 +172,7 @@ def training_runs(request, data_root, tmp_path_factory):
         yield runs
 
 
-@pytest.mark.parametrize("name", list(TRAINING))
+@pytest.mark.parametrize("name", [example_param(name) for name in TRAINING])
 def test_training_example(name, training_runs):
     future, out = training_runs[name]
     done: subprocess.CompletedProcess = future.result()
@@ -170,6 +183,7 @@ def test_training_example(name, training_runs):
         assert len(csv.read_text().splitlines()) >= 2, f"{csv.name} has no rows"
 
 
+@pytest.mark.slow  # reads the output of the selfie_ablation example, a slow one
 def test_selfie_ablation_tables_hold_every_variant(training_runs):
     future, out = training_runs["selfie_ablation"]
     assert future.result().returncode == 0
@@ -183,22 +197,22 @@ def test_selfie_ablation_tables_hold_every_variant(training_runs):
 @pytest.mark.parametrize(
     "name, file, header",
     [
-        (
+        example_param(
             "age_from_scratch_vs_vgg16",
             "comparison.csv",
             "experiment,val_accuracy,write_up_val_accuracy,val_macro_f1",
         ),
-        (
+        example_param(
             "person_attributes_multitask",
             "validation_heads.csv",
             "head,val_loss,write_up_val_loss,val_accuracy,write_up_val_accuracy",
         ),
-        (
+        example_param(
             "celeba_gender",
             "metrics.csv",
             "model,test_accuracy,test_f1_male,images,write_up_test_accuracy,write_up_test_f1_male",
         ),
-        ("attractive_net_two_stage", "metrics.csv", "metric,test,write_up"),
+        example_param("attractive_net_two_stage", "metrics.csv", "metric,test,write_up"),
     ],
 )
 def test_examples_put_the_write_up_beside_facezoo(name, file, header, training_runs):

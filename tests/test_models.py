@@ -87,7 +87,14 @@ def test_forward_and_model_info(name):
             assert ((values >= 0) & (values <= 1)).all() and len(spec.labels) == 2
 
 
-@pytest.mark.parametrize("name", ALL_MODELS)
+# Slow round trips, 4-12 s of CPU each: DenseNet121, InceptionV3, and two of the three models that
+# mobilenet_v2_with_heads builds (face_mobilenet_v2's runs by default).
+SLOW_ROUND_TRIPS = ("person_attributes_densenet121", "celeba_inception_v3", "age_mobilenet_v2", "utkface_mobilenet_v2")
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_ROUND_TRIPS else n for n in ALL_MODELS]
+)
 def test_keras_file_round_trip(name, tmp_path):
     model, info = built(name), facezoo.model_info(name)
     path = tmp_path / f"{name}.keras"
@@ -176,7 +183,9 @@ def test_selfie_ablation_variants_build(batch_norm, residual):
         ("selfie_cnn", {"n_layers": 4, "n_filters": 4, "input_shape": (20, 20, 3)}),
         ("age_cnn", {"variant": "regularized"}),
         ("age_cnn", {"num_classes": 5, "input_shape": (96, 120, 3)}),
-        ("person_attributes_densenet121", {"pooling": "avgmax", "input_shape": (100, 100, 3)}),
+        pytest.param(  # builds a second DenseNet121 (6 s of CPU)
+            "person_attributes_densenet121", {"pooling": "avgmax", "input_shape": (100, 100, 3)}, marks=pytest.mark.slow
+        ),
         ("attractive_net", {"input_shape": (224, 224, 3), "freeze_backbone": False}),
         ("utkface_multitask", {"width": 8, "input_shape": (64, 64, 3)}),
     ],
@@ -218,6 +227,7 @@ def test_no_layer_hits_the_tf_cpu_stride2_1x1_crash():
                 assert layer.strides == (1, 1) or layer.input.shape[-1] >= 16, (model.name, layer.name)
 
 
+@pytest.mark.slow  # 7 s of CPU; test_fit_one_epoch[fit_selfie_resnet] trains selfie_resnet on CPU in the default run
 def test_selfie_resnet_trains_a_step_on_cpu():
     model = selfie_resnet(n_layers=4, n_filters=4, input_shape=(32, 32, 3))
     model.compile(optimizer="adam", loss=keras.losses.Huber(delta=0.05))

@@ -26,7 +26,9 @@ from facezoo.hub import (
 
 from .helpers import jpeg, utk_names
 
-TINY = dict(epochs=1, batch_size=4, image_size=32, width=4, verbose=0)
+# The UTKFace recipe on a two-convolution stand-in (tests/example_stand_ins.py): the run folder is under test here.
+TINY = dict(model="stand_in_utkface", epochs=1, batch_size=4, image_size=32, verbose=0)
+pytestmark = pytest.mark.usefixtures("tiny_models")
 
 
 def _utk_root(folder: Path) -> Path:
@@ -42,7 +44,7 @@ def utk_root(tmp_path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def _one_finished_run(tmp_path_factory) -> Path:
+def _one_finished_run(tiny_models, tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("finished")
     out = base / "run"
     training.fit_utkface(_utk_root(base / "data"), out, **TINY)

@@ -1,4 +1,4 @@
-"""Fixtures of the training tests: tiny registered stand-ins for the big backbones, and synthetic datasets."""
+"""Fixtures of the training tests: synthetic datasets (the stand-in models: ``tiny_models`` in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-
-
-@pytest.fixture(scope="module")
-def tiny_models():
-    """Register the tiny stand-ins for DenseNet121 and MobileNetV2 for a test module, and remove them afterwards."""
-    import example_stand_ins
-
-    yield example_stand_ins.register()
-    example_stand_ins.unregister()
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from facezoo import training
+from facezoo.models.person_attributes import PERSON_ATTRIBUTE_HEADS
 
 # Tiny settings per recipe: one short epoch per stage in seconds on two CPU cores.
 CASES = {
@@ -25,8 +26,8 @@ CASES = {
     "fit_person_attributes": dict(model="stand_in_person_attributes"),  # the five stages at 100 then 200 px
     "fit_celeba_gender": dict(image_size=(36, 30)),
     "fit_attractive_net": dict(model="stand_in_attractive_net", image_size=32),
-    "fit_utkface": dict(image_size=32, width=4),
-    "fit_face_backbone": dict(model="stand_in_face_backbone", image_size=32),
+    "fit_utkface": dict(model="stand_in_utkface", image_size=32),  # the real CNN trains in test_cli_hostile.py
+    "fit_face_backbone": dict(model="stand_in_face_backbone"),  # 96 then 128 px: rebuilt at the new size
 }
 
 
@@ -34,7 +35,11 @@ def test_every_helper_has_a_tiny_case():
     assert sorted(CASES) == sorted(training.HELPERS)
 
 
-@pytest.mark.parametrize("name", list(CASES))
+# fit_person_attributes' five stages (eight heads each) take half a minute of CPU: slow; the default run fits its
+# last stage in test_person_attributes_fits_its_final_stage.
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n == "fit_person_attributes" else n for n in CASES]
+)
 def test_fit_one_epoch(name, synthetic_root, tiny_models, tmp_path):
     fit = getattr(training, name)
     result = fit(synthetic_root, tmp_path / "run", epochs=1, batch_size=8, verbose=0, **CASES[name])
@@ -54,6 +59,8 @@ def test_fit_one_epoch(name, synthetic_root, tiny_models, tmp_path):
         assert result.model.input_shape[1:3] == (200, 200)
         best = json.loads((tmp_path / "run" / "checkpoints" / "best.json").read_text())
         assert (best["stage"], best["monitor"]) == ("200px_frozen", "val_loss")  # the tested weights are 200 px
+    if name == "fit_face_backbone":
+        assert result.history["stage"] == ["96px", "128px"] and result.model.input_shape[1:3] == (128, 128)
     assert not list((tmp_path / "run").rglob("tmp-*")) and not list((tmp_path / "run").rglob("epoch-*.weights.h5"))
 
     start = time.perf_counter()  # A finished run is returned, not repeated.
@@ -61,6 +68,20 @@ def test_fit_one_epoch(name, synthetic_root, tiny_models, tmp_path):
     assert again.model is None and again.test_metrics == pytest.approx(result.test_metrics, nan_ok=True)
     assert again.cpu_time_s == pytest.approx(result.cpu_time_s) and result.cpu_time_s > 0
     assert time.perf_counter() - start < 5
+
+
+def test_person_attributes_fits_its_final_stage(synthetic_root, tiny_models, tmp_path):
+    """fit_person_attributes in the default run: its last stage alone, 200 px with the backbone frozen, eight heads
+    (all five stages: test_fit_one_epoch, slow)."""
+    result = training.fit_person_attributes(
+        synthetic_root, tmp_path, model="stand_in_person_attributes", stages="200px_frozen", epochs=1, batch_size=8,
+        verbose=0,
+    )  # fmt: skip
+    assert result.history["stage"] == ["200px_frozen"] and result.model.input_shape[1:3] == (200, 200)
+    best = json.loads((tmp_path / "checkpoints" / "best.json").read_text())
+    assert (best["stage"], best["monitor"]) == ("200px_frozen", "val_loss")
+    assert {key.split("/")[0] for key in result.test_metrics} == set(PERSON_ATTRIBUTE_HEADS)
+    assert all(isinstance(v, float) for v in result.test_metrics.values())
 
 
 @pytest.mark.parametrize(
@@ -117,8 +138,9 @@ def _interrupt_after(monkeypatch, epochs: int):
     monkeypatch.setattr(run_folder.RunTracker, "end_epoch", end_epoch)
 
 
-def test_interrupted_run_resumes(synthetic_root, tmp_path, monkeypatch):
-    kwargs = dict(epochs=3, batch_size=8, image_size=32, n_layers=3, n_filters=4, verbose=0)
+def test_interrupted_run_resumes(synthetic_root, tiny_models, tmp_path, monkeypatch):
+    # The selfie recipe on the one-convolution stand-in: the engine's resume is under test, not the CNN.
+    kwargs = dict(model="stand_in_selfie", epochs=3, batch_size=8, image_size=32, verbose=0)
     with monkeypatch.context() as patch:
         _interrupt_after(patch, 2)
         with pytest.raises(_Interrupt):
@@ -147,8 +169,8 @@ def test_interrupted_multi_stage_run_resumes_in_its_stage(synthetic_root, tiny_m
     assert result.history["epoch"] == [1, 2, 1, 2]
 
 
-def test_changed_arguments_refuse_to_resume(synthetic_root, tmp_path):
-    kwargs = dict(epochs=1, batch_size=8, image_size=32, n_layers=3, n_filters=4, verbose=0, limit=8)
+def test_changed_arguments_refuse_to_resume(synthetic_root, tiny_models, tmp_path):
+    kwargs = dict(model="stand_in_selfie", epochs=1, batch_size=8, image_size=32, verbose=0, limit=8)
     training.fit_selfie_resnet(synthetic_root, tmp_path, **kwargs)
     with pytest.raises(ValueError, match="different arguments.*batch_size"):
         training.fit_selfie_resnet(synthetic_root, tmp_path, **{**kwargs, "batch_size": 4})
@@ -156,16 +178,15 @@ def test_changed_arguments_refuse_to_resume(synthetic_root, tmp_path):
     assert fresh.model is not None and fresh.training_args["batch_size"] == 4
 
 
-def test_selfie_ablation_table(synthetic_root, tmp_path):
+def test_selfie_ablation_table(synthetic_root, tiny_models, tmp_path):
     result = training.fit_selfie_resnet(
         synthetic_root,
         tmp_path,
+        model="stand_in_selfie",  # takes the variants' arguments; the real CNNs: test_example_with_the_real_backbone
         ablation=True,
         epochs=1,
         batch_size=8,
         image_size=32,
-        n_layers=3,
-        n_filters=4,
         limit=8,
         verbose=0,
     )
@@ -226,10 +247,12 @@ DISTRIBUTED = textwrap.dedent(
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from facezoo.training import fit_selfie_resnet
-    even, uneven, out = sys.argv[1], sys.argv[2], sys.argv[3]
-    # No batch norm (per-replica statistics); the recipe's clipnorm clips the summed gradient, as on one device.
-    kwargs = dict(epochs=2, batch_size=8, image_size=32, n_layers=3, n_filters=4, batch_norm=False, residual=False,
-                  augmentation=None, verbose=0)
+    even, uneven, out, tests = sys.argv[1:5]
+    sys.path.insert(0, tests)
+    import example_stand_ins  # the selfie recipe on its one-convolution stand-in: the strategy is under test
+    # No batch norm (per-replica statistics; the stand-in has none); the recipe's clipnorm clips the summed gradient,
+    # as on one device.
+    kwargs = dict(model="stand_in_selfie", epochs=2, batch_size=8, image_size=32, augmentation=None, verbose=0)
     mirrored = lambda: tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     one = fit_selfie_resnet(even, out + "/one", strategy=tf.distribute.OneDeviceStrategy("/cpu:0"), **kwargs)
     two = fit_selfie_resnet(even, out + "/two", strategy=mirrored(), **kwargs)
@@ -251,7 +274,7 @@ def test_two_replicas_match_one(synthetic_root, tmp_path):
     uneven = fixtures.make_selfie(tmp_path / "uneven", n=45)
     # Logical CPU devices must be configured before TensorFlow initialises: run in a fresh interpreter.
     run = subprocess.run(
-        [sys.executable, "-c", DISTRIBUTED, str(even), str(uneven), str(tmp_path)],
+        [sys.executable, "-c", DISTRIBUTED, str(even), str(uneven), str(tmp_path), str(Path(__file__).parents[1])],
         capture_output=True,
         text=True,
         timeout=300,
@@ -309,6 +332,7 @@ def test_age_experiment_on_the_balanced_split_end_to_end(synthetic_root, tmp_pat
     assert card["split"] == "validation" and card["dataset_options"]["protocol"] == "reference"
 
 
+@pytest.mark.slow  # real-data training; test_age_experiment_on_the_balanced_split_end_to_end runs it on tiny data
 def test_age_experiment_on_the_shared_data(shared_data, tmp_path):
     from facezoo import datasets
 
