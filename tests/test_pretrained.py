@@ -100,6 +100,28 @@ def test_registry_entry_matches_the_published_folder(name, tag, fake_hub):
 
 
 @pytest.mark.parametrize("name, tag", PUBLISHED)
+def test_ablation_holds_these_weights_and_is_the_cards(name, tag):
+    weights = facezoo.model_info(name).weights[tag]
+    own = [row for row in weights.ablation if dict(row["metrics"]) == dict(weights.metrics)]
+    assert len(own) == 1, "the ablation table must hold exactly one row with these weights' metrics"
+    assert own[0]["epochs"] == weights.extra["epochs"]
+    assert own[0]["cpu_time_s"] == weights.extra.get("cpu_time_s")
+    size = weights.config["input_shape"][:2]
+    assert own[0]["image_size"] in (size[0] if size[0] == size[1] else None, tuple(size))
+    # A row that is another published weight (same split, same metrics) says how that weight was initialised.
+    for row in weights.ablation:
+        for other_name, other_tag in PUBLISHED:
+            other = facezoo.model_info(other_name).weights[other_tag]
+            if (other.split, dict(other.metrics)) == (weights.split, dict(row["metrics"])) and other.ablation:
+                other_own = [r for r in other.ablation if dict(r["metrics"]) == dict(other.metrics)]
+                assert other_own and row["init"] == other_own[0]["init"], (row, other_own)
+    folder = published_folder(name, tag)
+    metadata = json.loads((folder / hub.METADATA_NAME).read_text())
+    assert metadata["ablation"] == json.loads(json.dumps([dict(r) for r in weights.ablation], default=list))
+    assert facezoo.specs.ablation_markdown(weights.ablation) in (folder / hub.CARD_NAME).read_text()
+
+
+@pytest.mark.parametrize("name, tag", PUBLISHED)
 def test_embedded_weights_are_the_published_bytes(name, tag):
     weights = facezoo.model_info(name).weights[tag]
     if weights.embedded is None:

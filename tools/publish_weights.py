@@ -106,18 +106,21 @@ def ablation_row(variant: str, source: str, init_labels: dict[str, str], trust_c
         init = (args.get("model_config") or {}).get("backbone_weights")
         # CPU time is complete only when the epochs recorded theirs (a resumed run's result counts its last process).
         cpu = result.get("cpu_time_s") if "epoch_cpu_s" in history or trust_cpu else None
-        size, epochs, metrics = args["image_size"][0], len(history.get("epoch", [])), result["test_metrics"]
+        size, epochs, metrics = list(args["image_size"]), len(history.get("epoch", [])), result["test_metrics"]
     else:
         name, _, tag = source.partition(".")
         weights = facezoo.model_info(name).weights[tag]
-        init, cpu = weights.config.get("backbone_weights"), weights.extra.get("cpu_time_s")
-        size, epochs, metrics = weights.config["input_shape"][0], weights.extra.get("epochs"), weights.metrics
+        # Its own ablation row knows its initialisation (the published config drops local backbone sources).
+        own = next((row for row in weights.ablation if dict(row["metrics"]) == dict(weights.metrics)), {})
+        init = own.get("init", weights.config.get("backbone_weights"))
+        cpu = weights.extra.get("cpu_time_s")
+        size, epochs, metrics = list(weights.config["input_shape"][:2]), weights.extra.get("epochs"), weights.metrics
     if init is not None and str(init) not in init_labels and "/" in str(init):
         sys.exit(f"--ablation {variant}: name its local backbone_weights {init!r} with --init-label {init}=NAME")
     return {
         "variant": variant,
         "init": init_labels.get(str(init), init),
-        "image_size": size,
+        "image_size": size[0] if size[0] == size[1] else size,
         "epochs": epochs,
         "cpu_time_s": round(cpu) if cpu else None,
         "metrics": {k: round(v, 4) for k, v in metrics.items() if k.split("/")[-1] != "count"},
@@ -129,6 +132,16 @@ def ablation_rows(args: argparse.Namespace, own_source: str) -> list[dict[str, A
     labels = dict(item.split("=", 1) for item in args.init_label)
     pairs = [(args.variant, own_source), *(item.split("=", 1) for item in args.ablation)]
     return [ablation_row(variant, source, labels, args.uninterrupted) for variant, source in pairs]
+
+
+def keep_keras_files(source: Path, staged: Path) -> None:
+    """Put ``source``'s Keras files (config, metadata, weights) in ``staged``, whose card and ``facezoo.json`` are
+    new, and record their hashes in its ``facezoo.json``."""
+    for name in hub.KERAS_FILES:
+        (staged / name).write_bytes((source / name).read_bytes())
+    metadata = json.loads((staged / hub.METADATA_NAME).read_text())
+    metadata["files"] = hub._file_hashes(staged)
+    hub._write_json(staged / hub.METADATA_NAME, metadata)
 
 
 def check_identical(folder: Path, reference, architecture: str, config: dict[str, Any]) -> None:
@@ -179,10 +192,17 @@ def main() -> None:
     parser.add_argument(
         "--no-embed", action="store_true", help="stage for the Hub only (the wheel's 40 MB budget for embedded weights)"
     )
+    parser.add_argument(
+        "--keep-weights",
+        action="store_true",
+        help="with --republish: rewrite only the card and facezoo.json; the Keras files keep their bytes",
+    )
     parser.add_argument("--write", action="store_true", help="update sha256 and file_size of the existing entry")
     args = parser.parse_args()
     if bool(args.run_dir) == bool(args.republish):
         parser.error("give a run folder or --republish MODEL.TAG")
+    if args.keep_weights and not args.republish:
+        parser.error("--keep-weights goes with --republish MODEL.TAG")
 
     if args.republish:
         named = facezoo.registry.parse_source(args.republish)
@@ -261,6 +281,8 @@ def main() -> None:
             repo_id=repo_id,
             ablation=ablation,
         )
+        if args.keep_weights:
+            keep_keras_files(source, staged)
         hub.check_folder(staged)
         check_identical(staged, model, architecture, config)
         hub.replace_folder(staged, folder)

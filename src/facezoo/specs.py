@@ -150,8 +150,9 @@ class WeightsInfo:
         embedded: Package resource holding the same bytes, so loading needs no network; ``None`` when not shipped.
         extra: Anything else (training args, hardware, wall time).
         ablation: The runs these weights were chosen from, each measured once on the same split: mappings with
-            ``variant``, ``init`` (the starting weights), ``image_size``, ``epochs``, ``cpu_time_s`` (``None`` if
-            not recorded) and ``metrics``; rendered by :func:`ablation_markdown` in the card and the docs.
+            ``variant``, ``init`` (the starting weights), ``image_size`` (an int, or ``[height, width]``),
+            ``epochs``, ``cpu_time_s`` (``None`` if not recorded) and ``metrics``; one row's ``metrics`` are these
+            weights' :attr:`metrics`. Rendered by :func:`ablation_markdown` in the card and the docs.
         commit: The Hub commit the weights were uploaded (and measured) at; ``None`` while they are only staged
             in the source tree's ``weights/`` folder, not uploaded yet.
     """
@@ -272,13 +273,20 @@ def ablation_markdown(rows: tuple[Mapping[str, Any], ...] | list[Mapping[str, An
         cells = [
             row["variant"],
             row.get("init") or "random",
-            f"{row['image_size']} px" if row.get("image_size") else "",
+            _size_label(row.get("image_size")),
             str(row.get("epochs", "")),
             f"{cpu / 60:.0f} min" if cpu else "not recorded",
             *(f"{row['metrics'][name]:.4g}" if name in row["metrics"] else "" for name in metrics),
         ]
         lines.append("| " + " | ".join(str(cell).replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _size_label(size: int | list[int] | tuple[int, int] | None) -> str:
+    """``128`` -> ``"128 px"``, ``[218, 178]`` -> ``"218×178 px"`` (height × width)."""
+    if not size:
+        return ""
+    return f"{size} px" if isinstance(size, int) else f"{size[0]}×{size[1]} px"
 
 
 def metric_label(name: str) -> str:

@@ -72,7 +72,7 @@ AGE_CNN_WEIGHTS = WeightsInfo(
         },
         {
             "variant": "face backbone fine-tune (age_mobilenet_v2)",
-            "init": None,
+            "init": "face_mobilenet_v2.faces",
             "image_size": 128,
             "epochs": 8,
             "cpu_time_s": 2932,

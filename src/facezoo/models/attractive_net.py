@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 REFERENCE = "004: AttractiveNet, MobileNetV2 beauty regression on SCUT-FBP5500, two-stage training"
 
-#: Weights trained by ``facezoo.training`` from scratch (card: ``weights/attractive_net-scut_fbp5500/README.md``).
+#: Weights fine-tuned from ``face_mobilenet_v2.faces`` (card: ``weights/attractive_net-faces_ft_scut_fbp5500/README.md``).
 FACE_FINE_TUNED_WEIGHTS = WeightsInfo(
     tag="faces_ft_scut_fbp5500",
     repo_id="facezoo/attractive_net-faces_ft_scut_fbp5500",
@@ -84,6 +84,7 @@ FACE_FINE_TUNED_WEIGHTS = WeightsInfo(
 )
 
 
+#: Weights trained by ``facezoo.training`` from scratch (card: ``weights/attractive_net-scut_fbp5500/README.md``).
 SCRATCH_WEIGHTS = WeightsInfo(
     tag="scut_fbp5500",
     repo_id="facezoo/attractive_net-scut_fbp5500",
@@ -114,6 +115,24 @@ SCRATCH_WEIGHTS = WeightsInfo(
         "stages='fine_tune', learning_rate=1e-4, dataset_options=opts)\"",
         "training_args": "weights/attractive_net-scut_fbp5500/facezoo.json",
     },
+    ablation=(
+        {
+            "variant": "from scratch (these weights)",
+            "init": None,
+            "image_size": 160,
+            "epochs": 47,
+            "cpu_time_s": None,
+            "metrics": {"mae": 0.3025, "rmse": 0.3954, "pearson_r": 0.8035},
+        },
+        {
+            "variant": "face backbone fine-tune (attractive_net.faces_ft_scut_fbp5500)",
+            "init": "face_mobilenet_v2.faces",
+            "image_size": 160,
+            "epochs": 12,
+            "cpu_time_s": 3126,
+            "metrics": {"mae": 0.2868, "rmse": 0.3705, "pearson_r": 0.8348},
+        },
+    ),
 )
 
 
