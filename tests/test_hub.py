@@ -52,6 +52,7 @@ def saved(model, tmp_path_factory):
         model,
         tmp_path_factory.mktemp("saved") / "selfie",
         metrics={"mae": 0.361, "rmse": 0.47},
+        flip_metrics={"mae": 0.355},
         dataset="selfie",
         training_args={"epochs": 1, "batch_size": 32},
         tags=("unit-test",),
@@ -116,6 +117,10 @@ def test_save_pretrained_writes_keras_layout_facezoo_json_and_card(saved, model,
     assert meta["outputs"] == [popularity]
     assert meta["training_args"] == {"epochs": 1, "batch_size": 32}
     assert (meta["dataset"], meta["split"], meta["metrics"]) == ("selfie", "test", {"mae": 0.361, "rmse": 0.47})
+    assert meta["flip_metrics"] == {"mae": 0.355}
+    card = (saved / "README.md").read_text()
+    assert "| metric | value | with `flip=True` | split |" in card
+    assert "| mae | 0.361 | 0.355 | test |" in card and "| rmse | 0.47 |  | test |" in card
     assert meta["files"] == {
         name: {"sha256": sha256(saved / name), "size": (saved / name).stat().st_size}
         for name in ("config.json", "metadata.json", "model.weights.h5", "README.md")
@@ -180,7 +185,7 @@ def test_model_card_is_valid_hub_yaml_that_round_trips(saved):
     assert results == {"MAE": ("mae", 0.361, "test"), "RMSE": ("mse", 0.47, "test")}
     assert ModelCard(str(card)).data.to_dict() == data.to_dict()
     for text in (
-        "non-commercial research", "How to Take a Good Selfie", "000: Selfie popularity", "| mae | 0.361 | test |",
+        "non-commercial research", "How to Take a Good Selfie", "000: Selfie popularity", "| mae | 0.361 | 0.355 | test |",
         "Limitations and bias", "from_pretrained(", "keras.saving.load_model(", "Trained for one epoch",
     ):  # fmt: skip
         assert text in card.text

@@ -88,6 +88,7 @@ def test_registry_entry_matches_the_published_folder(name, tag, fake_hub):
         json.loads(json.dumps(dict(weights.dataset_options))),
     )
     assert config["metrics"] == dict(weights.metrics) and weights.split.startswith(config["split"])
+    assert config.get("flip_metrics", {}) == dict(weights.flip_metrics)
     assert {k: tuple(v) if isinstance(v, list) else v for k, v in config["config"].items()} == {
         k: tuple(v) if isinstance(v, list) else v for k, v in weights.config.items()
     }

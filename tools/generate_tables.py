@@ -88,7 +88,8 @@ def weights_table(family: str | None = None) -> str:
                     format_config(w.config),
                     w.dataset,
                     w.split,
-                    format_metrics(w.metrics),
+                    format_metrics(w.metrics)
+                    + (f"; with `flip=True`: {format_metrics(w.flip_metrics)}" if w.flip_metrics else ""),
                     size,
                     params,
                     where(w),

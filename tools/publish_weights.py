@@ -19,6 +19,10 @@ entry and the old card, and the predictions are checked to be identical)::
 
     python tools/publish_weights.py --republish utkface_multitask.utkface --write
 
+``--keep-weights`` rewrites only the card and ``facezoo.json`` (new ablation rows, notes or flip metrics) and keeps
+the Keras files' bytes, so the repository does not store the weights twice. ``--flip-data-dir DIR`` measures the
+metrics with ``flip=True`` on the same split (else a republished entry's ``flip_metrics`` are kept).
+
 The metrics come from the run's ``result.json`` (the test metrics ``fit_*`` measured), and the sha256 and size from
 the written weights file. The entry is printed; ``--write`` instead updates ``sha256`` and ``file_size`` of the
 existing entry with the same ``repo_id`` in ``src/facezoo/models/``. The embedded copy
@@ -134,6 +138,16 @@ def ablation_rows(args: argparse.Namespace, own_source: str) -> list[dict[str, A
     return [ablation_row(variant, source, labels, args.uninterrupted) for variant, source in pairs]
 
 
+def measure_flip(model, dataset: str, split: str, data_dir: Path, dataset_options: dict[str, Any]) -> dict[str, float]:
+    """The metrics of ``model`` on ``split`` with ``flip=True``, rounded as the entry records them."""
+    from facezoo import training
+
+    evaluation = training.evaluate(
+        model, dataset, split=split, data_dir=data_dir, dataset_options=dataset_options, flip=True
+    )
+    return {k: round(float(v), 4) for k, v in evaluation.flat().items() if k.split("/")[-1] != "count"}
+
+
 def keep_keras_files(source: Path, staged: Path) -> None:
     """Put ``source``'s Keras files (config, metadata, weights) in ``staged``, whose card and ``facezoo.json`` are
     new, and record their hashes in its ``facezoo.json``."""
@@ -197,6 +211,11 @@ def main() -> None:
         action="store_true",
         help="with --republish: rewrite only the card and facezoo.json; the Keras files keep their bytes",
     )
+    parser.add_argument(
+        "--flip-data-dir",
+        type=Path,
+        help="measure the metrics with flip=True (test-time mirror averaging) on the same split of the data here",
+    )
     parser.add_argument("--write", action="store_true", help="update sha256 and file_size of the existing entry")
     args = parser.parse_args()
     if bool(args.run_dir) == bool(args.republish):
@@ -222,6 +241,7 @@ def main() -> None:
             training_args = json.loads(legacy_args.read_text()) if legacy_args.is_file() else None
         split, protocol = re.fullmatch(r"(\w+)(?: \((.*)\))?", weights.split, re.S).groups()  # type: ignore[union-attr]
         metrics, dataset, dataset_options = dict(weights.metrics), weights.dataset, dict(weights.dataset_options)
+        flip_metrics = dict(weights.flip_metrics)
         notes, base_model = args.notes or old_card_notes(source), args.base_model
         entry_extra, ablation = dict(weights.extra), [dict(row) for row in weights.ablation]
         if args.ablation:  # new comparisons: this weight's own row first, then the runs it is compared with
@@ -240,6 +260,7 @@ def main() -> None:
         split, protocol = args.split, args.protocol or None
         metrics = {k: round(v, 4) for k, v in result["test_metrics"].items() if k.split("/")[-1] != "count"}
         dataset, dataset_options = training_args["dataset"], dict(training_args.get("dataset_options", {}))
+        flip_metrics = {}
         epochs = len(result["history"].get("epoch", []))
         wall_s = args.wall_minutes * 60 if args.wall_minutes else result["wall_time_s"]
         notes = " ".join(
@@ -262,6 +283,8 @@ def main() -> None:
         ablation = ablation_rows(args, str(args.run_dir))
         if ablation[0]["cpu_time_s"] is not None:
             entry_extra["cpu_time_s"] = ablation[0]["cpu_time_s"]
+    if args.flip_data_dir:
+        flip_metrics = measure_flip(model, dataset, split, args.flip_data_dir, dataset_options)
     repo_id = f"{ORG}/{repo_name}"
     config = dict(model._facezoo_config)
     folder = ROOT / "weights" / repo_name
@@ -270,6 +293,7 @@ def main() -> None:
             model,
             Path(tmp) / repo_name,
             metrics=metrics,
+            flip_metrics=flip_metrics,
             dataset=dataset,
             dataset_options=dataset_options,
             split=split,
@@ -305,6 +329,7 @@ def main() -> None:
         file_size=size,
         config=config,
         metrics=metrics,
+        flip_metrics=flip_metrics,
         split=f"{split} ({protocol})" if protocol else split,
         dataset=dataset,
         dataset_options=dataset_options,

@@ -130,6 +130,7 @@ def save_pretrained(
     directory: str | os.PathLike,
     *,
     metrics: Mapping[str, float] | None = None,
+    flip_metrics: Mapping[str, float] | None = None,
     dataset: str | None = None,
     dataset_options: Mapping[str, Any] | None = None,
     split: str = "test",
@@ -154,6 +155,7 @@ def save_pretrained(
         model: A model built by facezoo (a builder, :func:`facezoo.create_model` or :func:`from_pretrained`).
         directory: Output folder.
         metrics: Measured metrics, e.g. ``{"mae": 0.24}`` or ``{"age/mae": 5.1, "gender/accuracy": 0.93}``.
+        flip_metrics: The same metrics measured with ``flip=True`` (test-time mirror averaging), if measured.
         dataset: ``facezoo.datasets`` name the model was trained on; defaults to the model's dataset.
         dataset_options: Options of ``facezoo.datasets.load`` that give the evaluated split.
         split: Name of the split the ``metrics`` were measured on, e.g. ``"test"``.
@@ -203,6 +205,7 @@ def save_pretrained(
             architecture,
             config,
             metrics=metrics or {},
+            flip_metrics=flip_metrics or {},
             dataset=dataset,
             split=split,
             protocol=protocol,
@@ -224,6 +227,7 @@ def save_pretrained(
             split=split,
             protocol=protocol,
             metrics=metrics,
+            flip_metrics=flip_metrics,
             base_model=base_model,
             training_args=training_args,
             ablation=rows,
@@ -519,6 +523,7 @@ def model_card(
     config: Mapping[str, Any],
     *,
     metrics: Mapping[str, float],
+    flip_metrics: Mapping[str, float] | None = None,
     dataset: str,
     split: str = "test",
     protocol: str | None = None,
@@ -590,9 +595,16 @@ def model_card(
         f"| `{spec['name']}` | {spec['kind']} | {', '.join(spec['labels']) or spec.get('units') or ''} |"
         for spec in specs
     )
-    metric_rows = "\n".join(f"| {name} | {float(value):.4g} | {split} |" for name, value in metrics.items())
+    flip = dict(flip_metrics or {})
+    columns = ["metric", "value", *(["with `flip=True`"] if flip else []), "split"]
+    rows = [
+        [name, f"{float(value):.4g}", *([f"{float(flip[name]):.4g}" if name in flip else ""] if flip else []), split]
+        for name, value in metrics.items()
+    ]
     metric_table = (
-        f"| metric | value | split |\n|---|---|---|\n{metric_rows}" if metrics else "No metrics were recorded."
+        "\n".join("| " + " | ".join(cells) + " |" for cells in [columns, ["---"] * len(columns), *rows])
+        if metrics
+        else "No metrics were recorded."
     )
     config_lines = "\n".join(f"    {key}={value!r}," for key, value in config.items())
     hub_id = repo_id or REPO_ID_PLACEHOLDER
@@ -703,6 +715,7 @@ def _metadata(
     split: str,
     protocol: str | None,
     metrics: Mapping[str, float] | None,
+    flip_metrics: Mapping[str, float] | None,
     base_model: str | None,
     training_args: Mapping[str, Any] | None,
     ablation: list[dict[str, Any]],
@@ -724,6 +737,7 @@ def _metadata(
         "split": split,
         "protocol": protocol,
         "metrics": {key: float(value) for key, value in (metrics or {}).items()},
+        "flip_metrics": {key: float(value) for key, value in (flip_metrics or {}).items()},
         "base_model": base_model,
         "training_args": training_args,
         "ablation": ablation,

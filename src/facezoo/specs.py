@@ -141,6 +141,8 @@ class WeightsInfo:
         file_size: Size of the weights file in bytes.
         config: Builder keyword arguments the weights were trained with.
         metrics: Measured metrics, e.g. ``{"mae": 0.24}``.
+        flip_metrics: The same metrics on the same split with ``flip=True`` (each prediction averaged over the image
+            and its mirror image); empty when not measured.
         split: The split the metrics were measured on.
         dataset: Dataset name (``facezoo.datasets``).
         dataset_options: Options of ``facezoo.datasets.load`` that give that split (e.g. ``{"protocol": "official"}``).
@@ -165,6 +167,7 @@ class WeightsInfo:
     file_size: int
     config: Mapping[str, Any] = field(default_factory=dict)
     metrics: Mapping[str, float] = field(default_factory=dict)
+    flip_metrics: Mapping[str, float] = field(default_factory=dict)
     split: str = ""
     dataset: str = ""
     dataset_options: Mapping[str, Any] = field(default_factory=dict)
@@ -177,7 +180,7 @@ class WeightsInfo:
     commit: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("config", "metrics", "dataset_options", "extra"):
+        for name in ("config", "metrics", "flip_metrics", "dataset_options", "extra"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
         object.__setattr__(self, "ablation", tuple(_frozen(row) for row in self.ablation))
 
