@@ -209,6 +209,7 @@ FACE_FINE_TUNED_WEIGHTS = WeightsInfo(
         "freeze_backbone": False,
     },
     metrics={"accuracy": 0.7911, "macro_f1": 0.7341},
+    flip_metrics={"accuracy": 0.7882, "macro_f1": 0.7227},
     split="test (stratified 10%, 1,690 images, of facezoo's IMFDB copy)",
     dataset="imfdb_age",
     dataset_options={},

@@ -175,6 +175,7 @@ FACE_FINE_TUNED_WEIGHTS = WeightsInfo(
     file_size=9467264,
     config={"input_shape": (128, 128, 3), "dropout": 0.2, "backbone_weights": None, "freeze_backbone": False},
     metrics={"accuracy": 0.9463, "macro_f1": 0.9348},
+    flip_metrics={"accuracy": 0.9556, "macro_f1": 0.9459},
     split="test (identity-disjoint, 18 identities, 540 images of facezoo's CelebA copy)",
     dataset="celeba",
     dataset_options={"protocol": "identity", "label_from_identity": True, "identity_fractions": [0.15, 0.15]},
