@@ -36,6 +36,12 @@ def test_info_prints_a_card_like_summary(capsys):
     assert "adaptable:  num_classes, input_shape, freeze_backbone (may differ" in out
 
 
+def test_info_shows_the_flip_metrics_where_measured(capsys):
+    _, out, _ = run(capsys, "info", "celeba_mobilenet_v2")
+    weights = facezoo.model_info("celeba_mobilenet_v2").weights["faces_ft_celeba"]
+    assert f"; with --flip: accuracy {weights.flip_metrics['accuracy']:.4g}" in out
+
+
 def test_errors_are_one_line_and_usage_errors_exit_2(capsys):
     code, out, err = run(capsys, "info", "selfie_resnt")
     assert code == 1 and out == ""

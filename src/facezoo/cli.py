@@ -74,8 +74,10 @@ def cmd_info(args: argparse.Namespace) -> None:
     lines.append("weights:" if info.weights else "weights:    none yet")
     for tag, weights in info.weights.items():
         metrics = ", ".join(f"{k} {v:.4g}" for k, v in weights.metrics.items())
+        flip = ", ".join(f"{k} {v:.4g}" for k, v in weights.flip_metrics.items())
         lines.append(
             f"  {info.name}.{tag}: {weights.repo_id}@{weights.revision[:12]} ({weights.dataset}, {weights.split}: {metrics})"
+            + (f"; with --flip: {flip}" if flip else "")
         )
     print("\n".join(lines))
 
