@@ -73,9 +73,9 @@ def link_embedded(repo_name: str) -> str:
 
 
 def old_card_notes(folder: Path) -> str:
-    """The prose of the ``## Training`` section of a card (up to the builder config)."""
+    """The prose of the ``## Training`` section of a card (up to its ablation table or builder config)."""
     text = (folder / hub.CARD_NAME).read_text(encoding="utf-8")
-    match = re.search(r"## Training\n\n(.*?)\n\n(?:Fine-tuned from|Builder config)", text, re.S)
+    match = re.search(r"## Training\n\n(.*?)\n\n(?:Ablation \(|Fine-tuned from|Builder config)", text, re.S)
     if not match:
         sys.exit(f"{folder / hub.CARD_NAME} has no '## Training' section to carry over.")
     return match.group(1).strip()
