@@ -19,6 +19,7 @@ entry and the old card, and the predictions are checked to be identical)::
 
     python tools/publish_weights.py --republish utkface_multitask.utkface --write
 
+With ``--republish``, ``--ablation`` adds rows to the entry's table (replacing rows of the same variant).
 ``--keep-weights`` rewrites only the card and ``facezoo.json`` (new ablation rows, notes or flip metrics) and keeps
 the Keras files' bytes, so the repository does not store the weights twice. ``--flip-data-dir DIR`` measures the
 metrics with ``flip=True`` on the same split (else a republished entry's ``flip_metrics`` are kept).
@@ -244,8 +245,10 @@ def main() -> None:
         flip_metrics = dict(weights.flip_metrics)
         notes, base_model = args.notes or old_card_notes(source), args.base_model
         entry_extra, ablation = dict(weights.extra), [dict(row) for row in weights.ablation]
-        if args.ablation:  # new comparisons: this weight's own row first, then the runs it is compared with
-            ablation = ablation_rows(args, args.republish)
+        if args.ablation:  # new comparisons join the old rows (replacing rows of the same variant)
+            own, *new = ablation_rows(args, args.republish)
+            rows = ablation or [own]
+            ablation = [row for row in rows if row["variant"] not in {r["variant"] for r in new}] + new
     else:
         for name in ("tag", "hardware", "command"):
             if not getattr(args, name):
