@@ -103,19 +103,19 @@ def test_registry_entry_matches_the_published_folder(name, tag, fake_hub):
 @pytest.mark.parametrize("name, tag", PUBLISHED)
 def test_ablation_holds_these_weights_and_is_the_cards(name, tag):
     weights = facezoo.model_info(name).weights[tag]
-    own = [row for row in weights.ablation if dict(row["metrics"]) == dict(weights.metrics)]
-    assert len(own) == 1, "the ablation table must hold exactly one row with these weights' metrics"
-    assert own[0]["epochs"] == weights.extra["epochs"]
-    assert own[0]["cpu_time_s"] == weights.extra.get("cpu_time_s")
-    size = own[0]["image_size"]
+    own = weights.own_ablation_row
+    assert own is not None, "the ablation table must hold a row with these weights' metrics"
+    assert [dict(row["metrics"]) for row in weights.ablation].count(dict(weights.metrics)) == 1
+    assert own["epochs"] == weights.extra["epochs"]
+    assert own["cpu_time_s"] == weights.extra.get("cpu_time_s")
+    size = own["image_size"]
     assert ([size, size] if isinstance(size, int) else list(size)) == list(weights.config["input_shape"][:2])
     # A row that is another published weight (same split, same metrics) says how that weight was initialised.
     for row in weights.ablation:
         for other_name, other_tag in PUBLISHED:
             other = facezoo.model_info(other_name).weights[other_tag]
             if (other.split, dict(other.metrics)) == (weights.split, dict(row["metrics"])) and other.ablation:
-                other_own = [r for r in other.ablation if dict(r["metrics"]) == dict(other.metrics)]
-                assert other_own and row["init"] == other_own[0]["init"], (row, other_own)
+                assert other.own_ablation_row and row["init"] == other.own_ablation_row["init"], row
     folder = published_folder(name, tag)
     metadata = json.loads((folder / hub.METADATA_NAME).read_text())
     assert metadata["ablation"] == json.loads(json.dumps([dict(r) for r in weights.ablation], default=list))

@@ -116,7 +116,7 @@ def ablation_row(variant: str, source: str, init_labels: dict[str, str], trust_c
         name, _, tag = source.partition(".")
         weights = facezoo.model_info(name).weights[tag]
         # Its own ablation row knows its initialisation (the published config drops local backbone sources).
-        own = next((row for row in weights.ablation if dict(row["metrics"]) == dict(weights.metrics)), {})
+        own = weights.own_ablation_row or {}
         init = own.get("init", weights.config.get("backbone_weights"))
         cpu = weights.extra.get("cpu_time_s")
         size, epochs, metrics = list(weights.config["input_shape"][:2]), weights.extra.get("epochs"), weights.metrics

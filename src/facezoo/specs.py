@@ -185,6 +185,11 @@ class WeightsInfo:
         object.__setattr__(self, "ablation", tuple(_frozen(row) for row in self.ablation))
 
     @property
+    def own_ablation_row(self) -> Mapping[str, Any] | None:
+        """The :attr:`ablation` row of these weights (the one with their :attr:`metrics`), if any."""
+        return next((row for row in self.ablation if dict(row["metrics"]) == dict(self.metrics)), None)
+
+    @property
     def uploaded(self) -> bool:
         """Whether the weights are on the Hub (at :attr:`commit`)."""
         return self.commit is not None
