@@ -189,6 +189,17 @@ class WeightsInfo:
         """The :attr:`ablation` row of these weights (the one with their :attr:`metrics`), if any."""
         return next((row for row in self.ablation if dict(row["metrics"]) == dict(self.metrics)), None)
 
+    def as_ablation_row(self, variant: str) -> dict[str, Any]:
+        """These weights' own ablation row under another label, for the table of weights compared with them.
+
+        Raises:
+            ValueError: the weights have no ablation row of their own.
+        """
+        own = self.own_ablation_row
+        if own is None:
+            raise ValueError(f"weights {self.repo_id} have no ablation row of their own; add one to their ablation.")
+        return {**own, "variant": variant, "metrics": dict(own["metrics"])}
+
     @property
     def uploaded(self) -> bool:
         """Whether the weights are on the Hub (at :attr:`commit`)."""

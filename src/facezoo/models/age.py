@@ -245,14 +245,7 @@ FACE_FINE_TUNED_WEIGHTS = WeightsInfo(
             "cpu_time_s": 2932,
             "metrics": {"accuracy": 0.7911, "macro_f1": 0.7341},
         },
-        {
-            "variant": "write-up 001 CNN from scratch, 30 epochs (age_cnn.imfdb_age)",
-            "init": None,
-            "image_size": 128,
-            "epochs": 30,
-            "cpu_time_s": 6775,
-            "metrics": {"accuracy": 0.8077, "macro_f1": 0.7572},
-        },
+        AGE_CNN_WEIGHTS.as_ablation_row("write-up 001 CNN from scratch, 30 epochs (age_cnn.imfdb_age)"),
     ),
     commit=None,
 )

@@ -134,14 +134,7 @@ SCRATCH_WEIGHTS = WeightsInfo(
             "cpu_time_s": None,
             "metrics": {"mae": 0.3025, "rmse": 0.3954, "pearson_r": 0.8035},
         },
-        {
-            "variant": "face backbone fine-tune (attractive_net.faces_ft_scut_fbp5500)",
-            "init": "face_mobilenet_v2.faces",
-            "image_size": 160,
-            "epochs": 12,
-            "cpu_time_s": 3126,
-            "metrics": {"mae": 0.2868, "rmse": 0.3705, "pearson_r": 0.8348},
-        },
+        FACE_FINE_TUNED_WEIGHTS.as_ablation_row("face backbone fine-tune (attractive_net.faces_ft_scut_fbp5500)"),
     ),
 )
 

@@ -231,14 +231,7 @@ FACE_FINE_TUNED_WEIGHTS = WeightsInfo(
             "cpu_time_s": 758,
             "metrics": {"accuracy": 0.9463, "macro_f1": 0.9348},
         },
-        {
-            "variant": "write-up 003 CNN from scratch, 45 epochs (celeba_cnn.celeba)",
-            "init": None,
-            "image_size": [218, 178],
-            "epochs": 45,
-            "cpu_time_s": 2578,
-            "metrics": {"accuracy": 0.8907, "macro_f1": 0.8618},
-        },
+        CELEBA_CNN_WEIGHTS.as_ablation_row("write-up 003 CNN from scratch, 45 epochs (celeba_cnn.celeba)"),
     ),
     commit=None,
 )
